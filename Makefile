@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Tests run against the local PostgreSQL and Redis unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hotline
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+TEST_CACHE_URL ?= redis://127.0.0.1:6379/7
+
+.PHONY: run test install migrate demo bench bench-quick graph lint clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo_data
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo_data --if-empty
+	$(BIN)/python manage.py train_classifier --if-missing
+	$(BIN)/python manage.py run_platform
+
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} \
+	$(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+	CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} \
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser $(PYTEST_ARGS)
+
+graph: install
+	$(BIN)/python manage.py graph_transitions tickets.Order -o docs/order-states.dot
+	dot -Tsvg docs/order-states.dot -o docs/order-states.svg
+
+clean:
+	rm -rf var staticfiles .pytest_cache
+
+# Benchmarks of issue 7 (docs/benchmarks.md): PostgreSQL + Redis (DB 10), the production
+# settings, gunicorn, locust; database hotline_bench, made afresh. Not part of `make test`.
+# BENCH_ARGS passes options on, e.g. BENCH_ARGS="--orders 2000000" (python -m benchmarks.run -h).
+bench: install
+	$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks.run --quick $(BENCH_ARGS)

@@ -1,0 +1,152 @@
+"""The servers under test: gunicorn (the web workers) and one Celery worker, started with the
+production settings against the benchmark database, and their memory."""
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from . import env
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    task_dir = Path(f"/proc/{pid}/task")
+    for task in task_dir.iterdir() if task_dir.exists() else []:
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL server processes serving the benchmark database (the servers' persistent
+    connections), not this process's own."""
+    import psycopg
+
+    with psycopg.connect(env.BENCH_DSN, autocommit=True) as conn:
+        return [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'", [env.DB_NAME]).fetchall()]
+
+
+def memory_of(pid: int) -> dict:
+    """RSS and PSS (RSS with shared pages divided among their sharers) in MiB."""
+    facts = {"pid": pid}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                facts["rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+            if line.startswith("VmHWM:"):
+                facts["peak_rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                facts["pss_mib"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        facts["gone"] = True
+    return facts
+
+
+class Servers:
+    """gunicorn with ``web_workers`` sync workers (as docker-compose.yml runs it) and a Celery
+    worker with two processes, all with ``env.server_env()``."""
+
+    def __init__(self, *, web_workers: int, log=print):
+        self.web_workers = web_workers
+        self.log = log
+        self.web = self.worker = None
+        self.logs = env.WORK_DIR / "logs"
+
+    def start(self) -> "Servers":
+        self.logs.mkdir(parents=True, exist_ok=True)
+        environment = env.server_env()
+        # The children keep their own copies of these descriptors.
+        with open(self.logs / "gunicorn.err", "ab") as web_err, \
+                open(self.logs / "celery.log", "ab") as worker_log:
+            self._spawn(environment, web_err, worker_log)
+        self._wait_ready()
+        self.log(f"gunicorn ({self.web_workers} workers) and a Celery worker are up")
+        return self
+
+    def _spawn(self, environment, web_err, worker_log) -> None:
+        self.web = subprocess.Popen(
+            [str(env.BIN / "gunicorn"), "hotline.wsgi", "--bind", f"{env.HOST}:{env.PORT}",
+             "--workers", str(self.web_workers), "--backlog", "2048",
+             "--error-logfile", str(self.logs / "gunicorn.log")],
+            cwd=env.ROOT, env=environment, stdout=subprocess.DEVNULL,
+            stderr=web_err)
+        self.worker = subprocess.Popen(
+            [str(env.BIN / "celery"), "-A", "hotline", "worker", "--concurrency", "2",
+             "--loglevel", "warning", "--without-gossip", "--without-mingle",
+             "--hostname", f"bench@{os.uname().nodename}"],
+            cwd=env.ROOT, env=environment, stdout=worker_log, stderr=subprocess.STDOUT)
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: see {self.logs / 'gunicorn.log'}")
+            try:
+                with urllib.request.urlopen(f"{env.BASE_URL}/login/", timeout=5) as response:
+                    if response.status == 200 and len(_children(self.web.pid)) >= self.web_workers:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("gunicorn did not answer within a minute")
+
+    def cpu(self) -> dict:
+        """CPU seconds so far of the web workers, the Celery worker and the database backends
+        (a snapshot: the difference of two is what a load run cost the servers)."""
+        web = {pid: cpu_of(pid) for pid in _children(self.web.pid)}
+        celery = {pid: cpu_of(pid) for pid in [self.worker.pid, *_children(self.worker.pid)]}
+        db = {pid: cpu_of(pid) for pid in database_backends()}
+        return {"web": web, "celery": celery, "db": db}
+
+    @staticmethod
+    def cpu_used(before: dict, after: dict) -> dict:
+        """Seconds used between two snapshots, per group (processes new since count from 0)."""
+        return {group: round(sum(t - before[group].get(pid, 0.0)
+                                 for pid, t in after[group].items()), 2)
+                for group in after}
+
+    def memory(self) -> dict:
+        web = [memory_of(pid) for pid in _children(self.web.pid)]
+        worker_main = memory_of(self.worker.pid)
+        pool = [memory_of(pid) for pid in _children(self.worker.pid)]
+        return {"gunicorn_master": memory_of(self.web.pid), "web_workers": web,
+                "celery_main": worker_main, "celery_pool": pool}
+
+    def stop(self) -> None:
+        for proc in (self.web, self.worker):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in (self.web, self.worker):
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

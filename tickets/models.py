@@ -1,0 +1,561 @@
+"""The work order (工单), its lifecycle and its history."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from dispatch.models import Urgency
+
+from . import rules
+
+
+class Category(models.Model):
+    """One node of the three-level subject tree (一级/二级/三级分类)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), editable=False)
+    path = models.CharField(_("full name"), max_length=320, unique=True, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_in_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(parent__isnull=True), name="category_unique_top"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def save(self, *args, **kwargs):
+        self.level = (self.parent.level + 1) if self.parent_id else 1
+        self.path = f"{self.parent.path}/{self.name}" if self.parent_id else self.name
+        super().save(*args, **kwargs)
+
+    def ancestors_and_self(self) -> list["Category"]:
+        chain, node = [], self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+    @property
+    def top_name(self) -> str:
+        return self.path.split("/", 1)[0]
+
+
+class RequestType(models.TextChoices):
+    """诉求类型."""
+
+    CONSULTATION = "consultation", _("consultation")  # 咨询
+    HELP = "help", _("help")  # 求助
+    COMPLAINT = "complaint", _("complaint")  # 投诉
+    REPORT = "report", _("report")  # 举报
+    SUGGESTION = "suggestion", _("suggestion")  # 建议
+    PRAISE = "praise", _("praise")  # 表扬
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("phone")
+    WEB = "web", _("web form")
+    APP = "app", _("app")
+    API = "api", _("REST API")
+    OPEN311 = "open311", _("Open311")
+    PROACTIVE = "proactive", _("proactive (未诉先办)")
+    IMPORT = "import", _("import")
+
+
+class State(models.TextChoices):
+    RECEIVED = "received", _("received")  # 已受理, awaiting dispatch
+    ANSWERED = "answered", _("answered at intake")  # 直接办结
+    INVALID = "invalid", _("not accepted")  # 不予受理
+    DISPATCHED = "dispatched", _("dispatched")  # 已派单
+    SIGNED = "signed", _("signed for")  # 已签收
+    IN_PROGRESS = "in_progress", _("in progress")  # 办理中
+    SUSPENDED = "suspended", _("suspended")  # 挂起
+    RETURNED = "returned", _("returned, awaiting the centre")  # 退单待审
+    COMPLETED = "completed", _("completed, awaiting review")  # 已办结待审核
+    CLOSED = "closed", _("accepted, awaiting callback")  # 审核通过待回访
+    ARCHIVED = "archived", _("called back, archived")  # 已回访归档
+    REOPENED = "reopened", _("reopened")  # 重办
+    MERGED = "merged", _("merged")  # 并单
+
+
+#: States in which a unit still owes work: the deadline sweep and work lists look only here.
+OPEN_STATES = (
+    State.DISPATCHED,
+    State.SIGNED,
+    State.IN_PROGRESS,
+    State.SUSPENDED,
+    State.REOPENED,
+)
+#: States from which an order may still be merged into another.
+MERGEABLE_STATES = (State.RECEIVED, State.DISPATCHED, State.SIGNED, State.IN_PROGRESS)
+FINAL_STATES = (State.ANSWERED, State.INVALID, State.ARCHIVED, State.MERGED)
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    """A citizen's request turned into a work order. The state changes only through the
+    transitions below, called from ``tickets.services``."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+
+    caller_name = models.CharField(_("caller name"), max_length=50, blank=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True, db_index=True)
+    # The caller's id in another system (an imported message board's user id).
+    caller_ref = models.CharField(_("caller reference"), max_length=64, blank=True)
+    is_anonymous = models.BooleanField(_("anonymous"), default=False)
+    wants_callback = models.BooleanField(_("wants a callback"), default=True)
+    # The caller chose to rate through a link sent by SMS instead of a phone callback.
+    rate_by_sms = models.BooleanField(_("rates by SMS link"), default=False)
+    is_confidential = models.BooleanField(_("confidential (保密)"), default=False)
+
+    request_type = models.CharField(
+        _("request type"), max_length=16, choices=RequestType.choices, default=RequestType.HELP
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    urgency = models.CharField(
+        _("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.ORDINARY
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    text = models.TextField(_("request"))
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True,
+                                   blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True,
+                                    blank=True)
+    street = models.ForeignKey(
+        "dispatch.Unit",
+        verbose_name=_("street"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="located_orders",
+    )
+    community = models.ForeignKey(
+        "dispatch.Community",
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    lead_unit = models.ForeignKey(
+        "dispatch.Unit",
+        verbose_name=_("lead unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_orders",
+    )
+    assisting_units = models.ManyToManyField(
+        "dispatch.Unit",
+        verbose_name=_("assisting units"),
+        blank=True,
+        related_name="assisted_orders",
+    )
+
+    state = FSMField(
+        _("state"), default=State.RECEIVED, choices=State.choices, protected=True, db_index=True
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_orders",
+    )
+    assignee = models.CharField(_("assigned to (community or grid worker)"), max_length=100,
+                                blank=True)  # 网格员
+    answer = models.TextField(_("answer given at intake"), blank=True)
+    result = models.TextField(_("result"), blank=True)
+    solved = models.BooleanField(_("solved"), null=True, blank=True)
+
+    # Deadlines (时限). Hours deadlines run on the natural clock; the completion deadline on
+    # the clock in ``deadline_counting``. Suspension moves them all on resume.
+    deadline_counting = models.CharField(_("deadline counting"), max_length=8, default="natural")
+    sign_due_at = models.DateTimeField(_("sign for by"), null=True, blank=True)
+    contact_due_at = models.DateTimeField(_("contact by"), null=True, blank=True)
+    complete_due_at = models.DateTimeField(_("complete by"), null=True, blank=True)
+    return_due_at = models.DateTimeField(_("return allowed until"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    suspended_seconds = models.PositiveIntegerField(_("time suspended (s)"), default=0)
+    is_due_soon = models.BooleanField(_("due soon"), default=False)
+    is_overdue = models.BooleanField(_("overdue"), default=False)
+    is_supervised = models.BooleanField(_("supervised (督办)"), default=False)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    # Public support where the channel has it (likes on a message board).
+    likes = models.PositiveIntegerField(_("likes"), default=0)
+    dislikes = models.PositiveIntegerField(_("dislikes"), default=0)
+
+    created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    first_contact_at = models.DateTimeField(_("first contact at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("work order")
+        verbose_name_plural = _("work orders")
+        ordering = ["-created_at", "-id"]
+        permissions = [("reveal_phone", "Can reveal a caller's phone number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="order_external_id_unique",
+            ),
+        ]
+        indexes = [
+            # A unit's work list: its orders in a state, soonest deadline first.
+            models.Index(
+                fields=["lead_unit", "state", "complete_due_at", "id"], name="order_worklist"
+            ),
+            # The deadline sweep looks at open orders only.
+            models.Index(
+                fields=["complete_due_at"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="order_open_due",
+            ),
+            models.Index(fields=["street", "created_at"], name="order_street_created"),
+            models.Index(fields=["category", "created_at"], name="order_category_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # -- the lifecycle ------------------------------------------------------------------------
+
+    @transition(state, source=State.RECEIVED, target=State.ANSWERED,
+                permission=rules.is_intake_staff, custom={"label": _("answer at intake")})
+    def answer_at_intake(self, *, answer: str, at) -> None:  # 直接办结
+        self.answer = answer
+        self.archived_at = at
+
+    @transition(state, source=State.RECEIVED, target=State.INVALID,
+                permission=rules.is_intake_staff, custom={"label": _("not accept")})
+    def reject(self, *, at) -> None:  # 不予受理
+        self.archived_at = at
+
+    @transition(state, source=State.RECEIVED, target=State.DISPATCHED,
+                conditions=[rules.has_lead_unit],
+                permission=rules.is_intake_staff, custom={"label": _("dispatch")})
+    def dispatch(self, *, at) -> None:  # 派单
+        self.dispatched_at = at
+
+    @transition(state, source=[State.DISPATCHED, State.REOPENED], target=State.SIGNED,
+                permission=rules.is_lead_unit_staff, custom={"label": _("sign for")})
+    def sign(self, *, at) -> None:  # 签收
+        self.signed_at = self.signed_at or at
+
+    @transition(state, source=[State.SIGNED, State.IN_PROGRESS], target=State.IN_PROGRESS,
+                permission=rules.is_lead_unit_staff, custom={"label": _("record contact")})
+    def record_contact(self, *, at, contacted_at=None) -> None:  # 联系市民
+        # The earliest contact is the order's response (响应), whenever it is recorded.
+        moment = contacted_at or at
+        if self.first_contact_at is None or moment < self.first_contact_at:
+            self.first_contact_at = moment
+
+    @transition(state, source=[State.SIGNED, State.IN_PROGRESS], target=State.SUSPENDED,
+                permission=rules.is_lead_unit_staff, custom={"label": _("suspend")})
+    def suspend(self, *, at) -> None:  # 挂起
+        self.suspended_at = at
+
+    @transition(state, source=State.SUSPENDED, target=State.IN_PROGRESS,
+                permission=rules.is_lead_unit_staff, custom={"label": _("resume")})
+    def resume(self, *, at) -> None:
+        self.suspended_seconds += int((at - self.suspended_at).total_seconds())
+        self.suspended_at = None
+
+    @transition(state, source=[State.DISPATCHED, State.SIGNED], target=State.RETURNED,
+                conditions=[rules.within_return_window],
+                permission=rules.is_lead_unit_staff, custom={"label": _("return to the centre")})
+    def return_to_centre(self, *, at) -> None:  # 退单
+        pass
+
+    @transition(state, source=State.RETURNED, target=State.DISPATCHED,
+                conditions=[rules.has_lead_unit],
+                permission=rules.is_dispatcher, custom={"label": _("re-dispatch")})
+    def redispatch(self, *, at) -> None:  # 改派
+        self.dispatched_at = at
+        self.signed_at = None
+
+    @transition(state, source=State.RETURNED, target=State.SIGNED,
+                permission=rules.is_dispatcher, custom={"label": _("refuse the return")})
+    def refuse_return(self, *, at) -> None:  # 退单驳回: the unit must handle it
+        self.signed_at = self.signed_at or at
+
+    @transition(state, source=State.IN_PROGRESS, target=State.COMPLETED,
+                permission=rules.is_lead_unit_staff, custom={"label": _("complete")})
+    def complete(self, *, result: str, solved: bool, at) -> None:  # 办结
+        self.result = result
+        self.solved = solved
+        self.completed_at = at
+
+    @transition(state, source=State.COMPLETED, target=State.CLOSED,
+                permission=rules.is_dispatcher, custom={"label": _("accept the completion")})
+    def accept(self, *, at) -> None:  # 审核通过
+        self.closed_at = at
+        self.is_overdue = False
+        self.is_due_soon = False
+
+    @transition(state, source=State.COMPLETED, target=State.IN_PROGRESS,
+                permission=rules.is_dispatcher, custom={"label": _("send back")})
+    def send_back(self, *, at) -> None:  # 驳回
+        self.completed_at = None
+
+    @transition(state, source=State.CLOSED, target=State.ARCHIVED,
+                permission=rules.is_intake_staff, custom={"label": _("record the callback")})
+    def archive(self, *, at) -> None:  # 回访归档
+        self.archived_at = at
+
+    @transition(state, source=[State.CLOSED, State.ARCHIVED], target=State.REOPENED,
+                permission=rules.is_dispatcher, custom={"label": _("reopen")})
+    def reopen(self, *, at) -> None:  # 重办
+        self.reopen_count += 1
+        self.dispatched_at = at
+        self.completed_at = self.closed_at = self.archived_at = None
+        self.signed_at = None
+        self.solved = None
+
+    @transition(state, source=list(MERGEABLE_STATES), target=State.MERGED,
+                permission=rules.is_intake_staff, custom={"label": _("merge into another order")})
+    def merge(self, *, into: "Order", at) -> None:  # 并单
+        self.merged_into = into
+        self.archived_at = at
+
+    # -- derived ------------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.caller_phone)
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: keep the first three and last four digits. Shorter numbers (an 8-digit
+    local line) would keep all but one digit that way: they keep only the first and last."""
+    if not phone:
+        return ""
+    digits = [i for i, char in enumerate(phone) if char.isdigit()]
+    head, tail = (3, 4) if len(digits) >= 11 else (1, 1) if len(digits) > 2 else (0, 0)
+    hidden = set(digits[head:len(digits) - tail])
+    return "".join("*" if i in hidden else char for i, char in enumerate(phone))
+
+
+class EventQuerySet(models.QuerySet):
+    """History is append-only: no bulk update or delete through the ORM."""
+
+    def update(self, **kwargs):
+        raise PermissionError("order history is append-only")
+
+    def delete(self):
+        raise PermissionError("order history is append-only")
+
+
+class OrderEvent(models.Model):
+    """One step in an order's history: who, when, from which state to which, and why."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        TRANSITION = "transition", _("state change")
+        NOTE = "note", _("note")
+        REVEAL = "reveal", _("phone revealed")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from"), max_length=16, blank=True, choices=State.choices)
+    to_state = models.CharField(_("to"), max_length=16, blank=True, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_unit = models.ForeignKey(
+        "dispatch.Unit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    is_public = models.BooleanField(_("shown to the citizen"), default=False)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("history event")
+        verbose_name_plural = _("history")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="event_order_time")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("order history is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("order history is append-only")
+
+
+class PhoneReveal(models.Model):
+    """A unit user pressed "show" on a masked phone number: kept for audit."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="phone_reveals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone reveal")
+        verbose_name_plural = _("phone reveals")
+        ordering = ["-created_at"]
+
+
+class DailyCounter(models.Model):
+    """Per-day sequence for human-readable order numbers (20261122-000123)."""
+
+    day = models.DateField(primary_key=True)
+    value = models.PositiveIntegerField(default=0)
+
+
+class ClassifierModel(models.Model):
+    """A trained category classifier (a scikit-learn pipeline), versioned. The newest active
+    one is what the web processes and workers load."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    created_at = models.DateTimeField(_("trained at"), default=timezone.now)
+    samples = models.PositiveIntegerField(_("training samples"))
+    accuracy = models.FloatField(_("cross-validated accuracy"))
+    macro_f1 = models.FloatField(_("cross-validated macro F1"))
+    report = models.JSONField(_("per-class report"), default=dict)
+    blob = models.BinaryField(_("model"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("classifier model")
+        verbose_name_plural = _("classifier models")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.accuracy:.1%})"
+
+
+class TrainingLabel(models.Model):
+    """A category confirmed or corrected by an agent: training data for the next model."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="training_labels")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    suggested = models.CharField(_("suggested top-level category"), max_length=100, blank=True)
+    is_correction = models.BooleanField(_("corrected the suggestion"), default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("training label")
+        verbose_name_plural = _("training labels")
+
+
+class ApiClient(models.Model):
+    """An outside system that files requests (Open311 ``api_key``). Orders it files are taken
+    in the name of its service ``user``."""
+
+    name = models.CharField(_("name"), max_length=100)
+    api_key = models.CharField(_("API key"), max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("acts as"),
+                             on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def text_bigrams(text: str) -> str:
+    """The text as space-separated character bigrams of its CJK/letter/digit runs: the index
+    term of the knowledge base's full-text search, which needs no segmentation and finds
+    2-character queries (供暖, 社保)."""
+    import re
+
+    grams = []
+    for run in re.findall(r"[\w]+", (text or "").lower()):
+        if len(run) == 1:
+            grams.append(run)
+        grams.extend(run[i:i + 2] for i in range(len(run) - 1))
+    return " ".join(dict.fromkeys(grams))
+
+
+class KnowledgeArticle(models.Model):
+    """An answer in the knowledge base (知识库) agents give to consultations on the spot."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("answer"))
+    categories = models.ManyToManyField(Category, verbose_name=_("categories"), blank=True,
+                                        related_name="articles")
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    is_published = models.BooleanField(_("published"), default=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    bigrams = models.TextField(editable=False, blank=True)
+
+    class Meta:
+        verbose_name = _("knowledge article")
+        verbose_name_plural = _("knowledge base")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.bigrams = text_bigrams(f"{self.title} {self.title} {self.body}")
+        super().save(*args, **kwargs)
