@@ -68,6 +68,22 @@ def pytest_sessionstart(session):
                         returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+def pytest_collection_modifyitems(items):
+    """After pytest-django's ordering (db tests, then transactional ones, which empty the
+    database): modules that build their data once (``module_db``) go first, while the test
+    database still holds the reference data its migrations loaded."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("module_db") else 1)
+    # A transactional test empties the database after it; without serialized_rollback it also
+    # makes the content types again under new ids, and the next test that restores the
+    # reference data collides with them. So every one of them restores and empties.
+    careless = [item.nodeid for item in items
+                if (marker := item.get_closest_marker("django_db"))
+                and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback")]
+    if careless:
+        raise pytest.UsageError("transactional tests need serialized_rollback=True:\n"
+                                + "\n".join(careless))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_reference_data():
     """Reference data and calendar overrides are cached per process; each test's database

@@ -107,7 +107,7 @@ def test_a_named_street_still_gets_the_community_the_address_names(people, units
     assert order.community_id == community.pk
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_merge_does_not_wait_on_a_main_order_someone_is_changing(people):
     main = factories.OrderFactory(actor=people.agent, dispatch=False)
     duplicate = factories.OrderFactory(actor=people.agent, dispatch=False, text=main.text)

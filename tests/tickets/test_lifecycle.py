@@ -10,7 +10,7 @@ from django.utils import timezone
 from dispatch.models import Role, Urgency
 from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 from tickets import services
-from tickets.models import Order, OrderEvent, State
+from tickets.models import KnowledgeArticle, Order, OrderEvent, State
 
 from ..factories import OrderFactory, UserFactory, order_in_state, staff_of
 
@@ -228,13 +228,23 @@ def test_dispatch_without_a_lead_unit_is_refused_until_one_is_named(people, unit
 
 
 def test_answer_at_intake_keeps_the_answer_and_closes_the_order(people):
+    article = KnowledgeArticle.objects.create(title="社保卡补办", body="可在政务服务网办理")
     order = order_in_state(State.RECEIVED)
     services.order_answer(order_id=order.pk, actor=people.agent, answer="可在政务服务网办理",
-                          article_id=7)
+                          article_id=article.pk)
     order.refresh_from_db()
     assert order.answer == "可在政务服务网办理"
     assert order.archived_at is not None
-    assert history(order)[-1].data == {"article": 7}
+    assert history(order)[-1].data == {"article": article.pk}
+
+
+def test_answer_with_an_unknown_article_is_refused_and_changes_nothing(people):
+    order = order_in_state(State.RECEIVED)
+    with pytest.raises(Invalid):
+        services.order_answer(order_id=order.pk, actor=people.agent, answer="可在网上办理",
+                              article_id=999_999)
+    order.refresh_from_db()
+    assert order.state == State.RECEIVED and not order.answer
 
 
 def test_sign_records_when_the_unit_signed(people):
