@@ -164,7 +164,7 @@ def main(argv=None) -> int:
                    rankings, server, transitions, worklists)
 
     people = people_mod.make_people()
-    http = {2, 3, 4, 9} & set(scenarios)
+    http = {2, 3, 4, 6, 9} & set(scenarios)
     servers = server.Servers(web_workers=profile.web_workers, log=log) if http else None
     try:
         if servers:

@@ -270,9 +270,15 @@ def warning_to_order(*, warning_id: int, actor, text: str = "") -> Order:
 def warning_dismiss(*, warning_id: int, actor) -> Warning:
     if not has_role(actor, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden("only the centre dismisses warnings")
+    try:
+        warning_id = int(warning_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"warning {warning_id!r} not found") from None
     updated = Warning.objects.filter(pk=warning_id, state=Warning.State.OPEN).update(
         state=Warning.State.DISMISSED)
     if not updated:
+        if not Warning.objects.filter(pk=warning_id).exists():
+            raise NotFound(f"warning {warning_id} not found")
         raise Conflict("the warning is not open")
     return Warning.objects.get(pk=warning_id)
 

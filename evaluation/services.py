@@ -135,16 +135,18 @@ def callback_unreachable(*, order_id: int, actor, phone: str = "", comment: str 
     if not has_role(actor, Role.AGENT, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden("only the centre's agents record callbacks")
     with transaction.atomic():
+        comment = order_services._clean_text(comment, field="comment", required=False,
+                                             max_length=2000)
         order = _lock_for_callback(order_id)
         phone = phone or order.caller_phone
         if phone not in _callers_pending(order):
             raise Conflict("this caller has been called back already or is not a caller")
         cb = Callback.objects.create(
             order=order, unit_id=order.lead_unit_id, period=month_of(timezone.now()),
-            method=Callback.Method.PHONE, phone=phone, reached=False, comment=comment[:2000],
+            method=Callback.Method.PHONE, phone=phone, reached=False, comment=comment,
             created_by=actor)
         order_services._event(order, actor=actor, action="callback_unreachable",
-                              kind="note", comment=comment[:2000], data={"phone_tail": phone[-4:]})
+                              kind="note", comment=comment, data={"phone_tail": phone[-4:]})
         _finish_if_done(order, actor)
     return cb
 
@@ -152,11 +154,12 @@ def callback_unreachable(*, order_id: int, actor, phone: str = "", comment: str 
 def _system_actor():
     from django.contrib.auth import get_user_model
 
-    user, _ = get_user_model().objects.get_or_create(
+    user, created = get_user_model().objects.get_or_create(
         username="system-rating", defaults={"first_name": "市民评价链接", "is_active": False})
-    from django.contrib.auth.models import Group
+    if created:  # the history shows the resident's rating as an agent's callback would
+        from django.contrib.auth.models import Group
 
-    user.groups.add(Group.objects.get_or_create(name=Role.AGENT)[0])
+        user.groups.add(Group.objects.get_or_create(name=Role.AGENT)[0])
     return user
 
 
@@ -189,6 +192,7 @@ def exclusion_request(*, order_id: int, actor, reason_kind: str, reason: str) ->
 def exclusion_decide(*, exclusion_id: int, actor, approve: bool, comment: str = "") -> Exclusion:
     if not has_role(actor, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden("only the centre decides exclusions")
+    comment = order_services._clean_text(comment, field="comment", required=False, max_length=2000)
     with transaction.atomic():
         try:
             exclusion = Exclusion.objects.select_for_update().get(pk=int(exclusion_id))
@@ -198,7 +202,7 @@ def exclusion_decide(*, exclusion_id: int, actor, approve: bool, comment: str = 
             raise Conflict(f"the exclusion was {exclusion.get_state_display()} already")
         exclusion.state = Exclusion.State.APPROVED if approve else Exclusion.State.REFUSED
         exclusion.decided_by, exclusion.decided_at = actor, timezone.now()
-        exclusion.decision_comment = comment[:2000]
+        exclusion.decision_comment = comment
         exclusion.save()
         if approve:
             for cb in Callback.objects.select_for_update().filter(order_id=exclusion.order_id,
@@ -206,7 +210,7 @@ def exclusion_decide(*, exclusion_id: int, actor, approve: bool, comment: str = 
                 Callback.objects.filter(pk=cb.pk).update(is_current=False)
                 _apply(cb.unit_id, cb.period, _contribution(cb), -1)
         order_services._event(exclusion.order, actor=actor, action=f"exclusion_{exclusion.state}",
-                              kind="note", comment=comment[:2000])
+                              kind="note", comment=comment)
     return exclusion
 
 

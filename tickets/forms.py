@@ -347,8 +347,12 @@ class OrderFilterForm(forms.Form):
 
 def overdue_q(now: datetime) -> Q:
     """Open orders past their completion deadline: flagged by the sweep, or due since it last
-    ran. Only open orders, so the partial index on open deadlines serves."""
-    return Q(state__in=OPEN_STATES) & (Q(is_overdue=True) | Q(complete_due_at__lt=now))
+    ran. Only open orders, so the partial index on open deadlines serves. A suspended order's
+    clock is stopped (DESIGN §4): only the sweep's flag counts for it."""
+    from dispatch.sweep import RUNNING_STATES
+
+    return Q(state__in=OPEN_STATES) & (
+        Q(is_overdue=True) | Q(state__in=RUNNING_STATES, complete_due_at__lt=now))
 
 
 def _start_of(day) -> datetime:

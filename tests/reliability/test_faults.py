@@ -13,6 +13,7 @@ import re
 import subprocess
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 import psycopg
@@ -267,7 +268,8 @@ def test_postgresql_crashing_under_intake_load_loses_no_acknowledged_order(
         missing = {m: n for m, n in acknowledged.items() if stored.get(m) != n}
         assert not missing, f"acknowledged (201) but not stored: {missing}"
         failed = [s for _w, _m, s, _b in results if s != 201]
-        assert failed and all(s in (0, 500, 502, 503) for s in failed)
+        # refused while it was down: connection refused (0) or 503 "retry", never a 500
+        assert failed and all(s in (0, 502, 503) for s in failed), Counter(failed)
     finally:
         pg.cleanup()
 

@@ -13,6 +13,8 @@ from dispatch.models import Role, StaffProfile, Unit
 from tickets import services, views
 from tickets.models import Order, OrderEvent, PhoneReveal, State
 
+from .. import factories
+
 PASSWORD = "a-long-test-password-12345"
 PHONE = "13812345678"
 
@@ -471,3 +473,14 @@ def test_list_pages_run_a_bounded_number_of_queries(count, client, dispatcher, w
             with django_assert_max_num_queries(12):
                 response = client.get(url)
             assert response.status_code == 200
+
+
+def test_a_suspended_order_past_its_old_deadline_is_not_listed_as_overdue(client, dispatcher,
+                                                                           street_a):
+    # Suspension stops the clock (DESIGN §4): until the sweep says otherwise, it is not late.
+    suspended = factories.order_in_state(State.SUSPENDED,
+                                         created_at=timezone.now() - timedelta(days=20))
+    late = factories.order_in_state(State.SIGNED, created_at=timezone.now() - timedelta(days=20))
+    client.force_login(dispatcher)
+    html = _page(client.get("/orders/?overdue=on"))
+    assert late.number in html and suspended.number not in html
