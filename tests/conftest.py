@@ -69,13 +69,9 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(items):
-    """After pytest-django's ordering (db tests, then transactional ones, which empty the
-    database): modules that build their data once (``module_db``) go first, while the test
-    database still holds the reference data its migrations loaded."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("module_db") else 1)
-    # A transactional test empties the database after it; without serialized_rollback it also
-    # makes the content types again under new ids, and the next test that restores the
-    # reference data collides with them. So every one of them restores and empties.
+    """A transactional test empties the database after it; without serialized_rollback it also
+    makes the content types again under new ids, and the next test that restores the reference
+    data collides with them. So every one of them restores and empties."""
     careless = [item.nodeid for item in items
                 if (marker := item.get_closest_marker("django_db"))
                 and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback")]

@@ -464,8 +464,9 @@ def url_routes(patterns=None, prefix: str = "") -> list[str]:
     return routes
 
 
-#: Runs before the transactional tests, which empty the database (tests/conftest.py).
-pytestmark = pytest.mark.module_db
+#: With the db tests (before the transactional ones, which empty the database), but without
+#: pytest-django's TestCase per test: see ``_django_db_helper`` below.
+pytestmark = pytest.mark.django_db
 
 ROUTES = url_routes()
 ROWS = MATRIX + _admin_rows()
@@ -684,9 +685,11 @@ def _fresh_reference_data():
 
 
 @pytest.fixture
-def rollback(world, django_db_blocker):
-    """Each test in a savepoint of the module's transaction, rolled back after it: lighter
-    than pytest-django's ``db`` (a TestCase per test), which would double the run time."""
+def _django_db_helper(world, django_db_blocker):
+    """Replaces pytest-django's per-test TestCase for this module (the ``django_db`` mark makes
+    it set the test database up and run these tests with the other db tests): each test runs
+    in a savepoint of the module's transaction, rolled back after it, which is lighter than a
+    TestCase per test, and the thousands of cases here would double the run time."""
     with django_db_blocker.unblock():
         savepoint = transaction.savepoint()
         try:
@@ -808,10 +811,9 @@ def _check_leaks(r: Row, role: str, got: str, body: str, asked: str, world: Worl
 
 
 @pytest.mark.parametrize(("r", "role"), CASES)
-def test_authorization_matrix(r, role, world, request):
+def test_authorization_matrix(r, role, world):
     if r is None:
         pytest.fail(f"URL pattern {role!r} has no row in MATRIX: say who may use it")
-    request.getfixturevalue("rollback")
     if r.route.startswith(("public/", "rate/")):
         from django.core.cache import cache
 
@@ -848,3 +850,39 @@ def test_authorization_matrix(r, role, world, request):
             "every reveal of a number is logged, and only a reveal"
     if r.check is not None:
         r.check(world, role, got, body)
+
+
+# -- CSRF on every form ---------------------------------------------------------------------------
+
+def _csrf_cases():
+    """Each POST row with a browser session behind it, once, as the first role it lets in.
+    Token-authenticated API clients carry no cookie to forge, and DRF exempts them."""
+    for r in ROWS:
+        if r.method != "POST" or r.route.startswith(("open311/", "api/auth/token/")):
+            continue
+        allowed = [role for role, outcome in zip(ROLES, r.expect) if outcome == "ok"]
+        signed_in = [role for role in allowed if role not in ("anon", "resident")]
+        role = (signed_in or allowed or [None])[0]
+        if role is not None:
+            yield pytest.param(r, role, id=f"{r.id} | {role}")
+
+
+@pytest.mark.parametrize(("r", "role"), list(_csrf_cases()))
+def test_every_form_refuses_a_post_without_its_csrf_token(r, role, world):
+    from django.core.cache import cache
+
+    cache.clear()
+    values = world.values_for(role)
+    path = build_path(r.route, {k: _format(v, values) for k, v in r.kwargs.items()})
+    url = path + ("?" + _format(r.query, values) if r.query else "")
+    data = r.data(world, role) if callable(r.data) else _format(r.data, values)
+    client = world.client(role)
+    client.handler.enforce_csrf_checks = True
+    before = fingerprint()
+    if r.json:
+        response = client.post(url, data, content_type="application/json")
+    else:
+        response = client.post(url, data or {})
+    assert response.status_code == 403, (
+        f"POST {url} as {role} without a CSRF token: HTTP {response.status_code}")
+    assert fingerprint() == before, f"POST {url} without a CSRF token changed data"
