@@ -200,6 +200,10 @@ class MergeIn(CommentIn):
     into = serializers.IntegerField()
 
 
+class CategoryIn(CommentIn):
+    category = serializers.IntegerField()
+
+
 class NoteIn(serializers.Serializer):
     text = serializers.CharField(allow_blank=True, max_length=2000)
 
@@ -232,6 +236,7 @@ ACTIONS = {
     "archive": (CommentIn, _call(services.order_archive)),
     "reopen": (ReopenIn, _call(services.order_reopen)),
     "merge": (MergeIn, _call(services.order_merge, into="into_id")),
+    "category": (CategoryIn, _call(services.order_recategorize, category="category_id")),
 }
 
 

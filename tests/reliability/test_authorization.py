@@ -181,6 +181,8 @@ MATRIX = [
     row("POST", API + "merge/$", "login login ok    ok    deny  bad   bad   bad   deny  ok",
         kwargs={"pk": "{received}"},
         data={"into": "{dispatched}"}, json=True),
+    row("POST", API + "category/$", INTAKE, kwargs={"pk": "{a}"},
+        data={"category": "{service_code}", "comment": "更正分类"}, json=True),
     row("POST", API + "sign/$", LEAD_UNIT, kwargs={"pk": "{dispatched}"}, data={}, json=True),
     row("POST", API + "return/$", LEAD_UNIT, kwargs={"pk": "{dispatched}"},
         data={"reason": "不属于本街道管辖"}, json=True),

@@ -60,3 +60,24 @@ def test_units_neither_see_the_form_nor_may_post_it(client, people, units):
     assert client.post(f"/orders/{order.pk}/category/",
                        {"category": other.pk}).status_code == 404
     assert Order.objects.get(pk=order.pk).category_id == first.pk
+
+
+def test_the_api_corrects_a_category_and_refuses_units_and_bad_input(people, api):
+    first, other = _two_categories()
+    order = factories.order_in_state(State.SIGNED, actor=people.agent, category_id=first.pk)
+    url = f"/api/orders/{order.pk}/category/"
+
+    refused = api(people.lead).post(url, {"category": other.pk}, format="json")
+    assert refused.status_code == 403
+    for bad in ({"category": 999_999}, {"category": "abc"}, {}):
+        response = api(people.agent).post(url, bad, format="json")
+        assert response.status_code == 400, (bad, response.content)
+        assert response.json()["message"]
+    order.refresh_from_db()
+    assert order.category_id == first.pk
+
+    response = api(people.agent).post(url, {"category": other.pk, "comment": "噪音"},
+                                      format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["category"] == other.pk
+    assert TrainingLabel.objects.filter(order=order, category=other, is_correction=True).exists()
