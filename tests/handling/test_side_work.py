@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from dispatch import handling
 from dispatch.models import CoHandlingTask, ExtensionRequest
-from hotline.errors import Conflict, Forbidden, Invalid
+from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 from tests import factories
 from tickets import services
 from tickets.models import Order, OrderEvent, State
@@ -137,16 +137,18 @@ def test_a_merge_does_not_wait_on_a_main_order_someone_is_changing(people):
     assert OrderEvent.objects.filter(order=duplicate, action="merge").count() == 1
 
 
-def test_the_centre_corrects_a_category_which_becomes_training_data(people):
+def test_the_centre_corrects_a_category_which_becomes_training_data(people, units):
     from dispatch import reference
     from tickets.models import TrainingLabel
 
     categories = reference.get().categories
     first = next(c for c in categories.values() if c.is_active)
     order = factories.order_in_state(State.IN_PROGRESS, actor=people.agent,
-                                     category_id=first.pk)
+                                     category_id=first.pk, lead_unit_id=units.street_a.pk)
     other = next(c for c in categories.values() if c.is_active and c.top_name != first.top_name)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another street's order does not exist for it
+        services.order_recategorize(order_id=order.pk, actor=people.other, category_id=other.pk)
+    with pytest.raises(Forbidden):  # the lead unit sees it, but the centre corrects
         services.order_recategorize(order_id=order.pk, actor=people.lead, category_id=other.pk)
     with pytest.raises(Invalid, match="category"):
         services.order_recategorize(order_id=order.pk, actor=people.dispatcher,

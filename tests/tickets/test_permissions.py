@@ -6,7 +6,7 @@ import pytest
 
 from dispatch.models import Role
 from tickets.api import ACTIONS
-from tickets.models import Order, OrderEvent, PhoneReveal, State
+from tickets.models import Category, Order, OrderEvent, PhoneReveal, State
 
 from ..factories import OrderFactory, UserFactory, category, order_in_state
 
@@ -89,7 +89,7 @@ VALID = {
     "return": {"reason": "非本单位"}, "redispatch": {"lead_unit": "street_c"},
     "refuse-return": {"reason": "本单位职责"}, "complete": {"result": "已办结", "solved": True},
     "accept": {}, "send-back": {"reason": "补充"}, "archive": {}, "reopen": {"reason": "未解决"},
-    "merge": {"into": "a"},
+    "merge": {"into": "a"}, "category": {"category": "other_category"},
 }
 
 
@@ -100,7 +100,11 @@ def test_the_valid_payloads_cover_every_action():
 @pytest.mark.parametrize("path", list(ACTIONS))
 def test_staff_cannot_act_on_another_streets_order(path, people, api, orders, units):
     target = orders["b"]
-    payload = {k: (units.street_c.pk if v == "street_c" else orders["a"].pk if v == "a" else v)
+    other_category = Category.objects.filter(is_active=True).exclude(
+        pk=target.category_id).first().pk
+    placeholders = {"street_c": units.street_c.pk, "a": orders["a"].pk,
+                    "other_category": other_category}
+    payload = {k: placeholders.get(v, v) if isinstance(v, str) else v
                for k, v in VALID[path].items()}
     events = OrderEvent.objects.count()
 

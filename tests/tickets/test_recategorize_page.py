@@ -62,13 +62,14 @@ def test_units_neither_see_the_form_nor_may_post_it(client, people, units):
     assert Order.objects.get(pk=order.pk).category_id == first.pk
 
 
-def test_the_api_corrects_a_category_and_refuses_units_and_bad_input(people, api):
+def test_the_api_corrects_a_category_and_refuses_units_and_bad_input(people, api, units):
     first, other = _two_categories()
-    order = factories.order_in_state(State.SIGNED, actor=people.agent, category_id=first.pk)
+    order = factories.order_in_state(State.SIGNED, actor=people.agent, category_id=first.pk,
+                                     lead_unit_id=units.street_a.pk)
     url = f"/api/orders/{order.pk}/category/"
 
-    refused = api(people.lead).post(url, {"category": other.pk}, format="json")
-    assert refused.status_code == 403
+    assert api(people.lead).post(url, {"category": other.pk}, format="json").status_code == 403
+    assert api(people.other).post(url, {"category": other.pk}, format="json").status_code == 404
     for bad in ({"category": 999_999}, {"category": "abc"}, {}):
         response = api(people.agent).post(url, bad, format="json")
         assert response.status_code == 400, (bad, response.content)

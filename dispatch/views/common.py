@@ -1,0 +1,76 @@
+"""What the pages share: the list sizes, who the centre is, what the tabs count (the same
+rules the deadline sweep uses), and where a posted form came from."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from operator import or_
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+
+from dispatch.models import CoHandlingTask, ExtensionRequest, Role
+from dispatch.sweep import DUE_SOON, RUNNING_STATES
+from tickets.forms import overdue_q  # noqa: F401 - one definition, shared with the order list
+from tickets.models import OPEN_STATES, Order, OrderEvent, State
+
+#: Rows per list: the lists are work queues, read from the top; the counters say how many.
+LIST_LIMIT = 100
+NOTIFICATION_LIMIT = 30
+CENTRE_ROLES = (Role.DISPATCHER, Role.ADMIN)
+#: States in which an order still waits on a unit or on the centre.
+ACTIVE_STATES = (*OPEN_STATES, State.RETURNED, State.COMPLETED)
+
+
+def due_soon_q(now: datetime) -> Q:
+    """Orders whose clock runs out within the next 24 hours and is not out yet."""
+    return Q(state__in=RUNNING_STATES, is_overdue=False, complete_due_at__gte=now,
+             complete_due_at__lt=now + DUE_SOON)
+
+
+def _pending_extension() -> Exists:
+    return Exists(ExtensionRequest.objects.filter(order=OuterRef("pk"),
+                                                  state=ExtensionRequest.State.PENDING))
+
+
+def _last_event(action: str, field: str = "created_at") -> Subquery:
+    return Subquery(OrderEvent.objects.filter(order=OuterRef("pk"), action=action)
+                    .order_by("-created_at", "-id").values(field)[:1])
+
+
+def _task_count(**filters) -> Subquery:
+    tasks = (CoHandlingTask.objects.filter(order=OuterRef("pk"), **filters).order_by()
+             .values("order").annotate(n=Count("pk")).values("n"))
+    return Subquery(tasks)
+
+
+def _mark(orders: list[Order], now: datetime) -> list[Order]:
+    """Each row late or due soon by the same rules the tabs count with."""
+    for order in orders:
+        due, running = order.complete_due_at, order.state in RUNNING_STATES
+        order.late = order.state in OPEN_STATES and (
+            order.is_overdue or (running and due is not None and due < now))
+        order.due_soon = (not order.late and running and due is not None
+                          and now <= due < now + DUE_SOON)
+        order.sign_late = (order.state in (State.DISPATCHED, State.REOPENED)
+                           and order.sign_due_at is not None and order.sign_due_at < now)
+    return orders
+
+
+def _count_all(orders, tabs: dict[str, Q]) -> dict[str, int]:
+    """Every tab's counter in one aggregate query, over the rows any tab could show (so the
+    indexes on the unit, the state and the deadline serve)."""
+    return orders.order_by().filter(reduce(or_, tabs.values())).aggregate(
+        **{key: Count("pk", filter=q) for key, q in tabs.items()})
+
+
+@dataclass(frozen=True)
+class Tab:
+    slug: str
+    label: str
+    tone: str = ""  # how a non-zero counter is shown: "warn" (amber) or "alert" (red)
+
+
+def _back(request) -> tuple[str, str]:
+    """Where the form was: ``order`` (its page), ``centre:<tab>`` or ``workspace:<tab>``."""
+    where, _sep, tab = request.POST.get("back", "order").partition(":")
+    return (where if where in ("order", "centre", "workspace") else "order"), tab

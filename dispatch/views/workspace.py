@@ -1,0 +1,175 @@
+"""The unit workspace (/workspace/): a street's or a department's orders by what they need next
+(sign for, handle, due within 24 hours, overdue, waiting on the centre), the co-handling tasks
+it asked for (吹哨) and, for departments, the ones it received (报到), and its unread
+notifications."""
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from dispatch import handling, notifications, reference
+from dispatch.access import has_role, is_unit_user, unit_id_of
+from dispatch.models import CoHandlingTask, ExtensionRequest, Notification, Unit
+from tickets import selectors
+from tickets.models import State
+
+from .. import forms
+from .common import (
+    ACTIVE_STATES,
+    CENTRE_ROLES,
+    LIST_LIMIT,
+    NOTIFICATION_LIMIT,
+    Tab,
+    _count_all,
+    _last_event,
+    _mark,
+    _pending_extension,
+    _task_count,
+    due_soon_q,
+    overdue_q,
+)
+
+UNIT_TABS = [
+    Tab("to-sign", gettext_lazy("To sign for")),  # 待签收
+    Tab("working", gettext_lazy("In hand")),  # 办理中
+    Tab("due-soon", gettext_lazy("Due within 24 h"), tone="warn"),  # 24小时内到期
+    Tab("overdue", gettext_lazy("Overdue"), tone="alert"),  # 已超期
+    Tab("waiting", gettext_lazy("Returned / awaiting the centre")),  # 退单/待中心决定
+    Tab("requested", gettext_lazy("Co-handling we asked for")),  # 我发起的协办
+]
+TASKS_TAB = Tab("tasks", gettext_lazy("Co-handling tasks"), tone="warn")  # 报到任务
+ORDER_SORT = {
+    "to-sign": (F("sign_due_at").asc(nulls_last=True), "id"),
+    "working": (F("complete_due_at").asc(nulls_last=True), "id"),
+    "due-soon": ("complete_due_at", "id"),
+    "overdue": (F("complete_due_at").asc(nulls_last=True), "id"),
+    "waiting": ("updated_at", "id"),
+}
+
+
+def _unit_order_tabs(now: datetime) -> dict[str, Q]:
+    return {
+        "to-sign": Q(state__in=[State.DISPATCHED, State.REOPENED]),
+        "working": Q(state__in=handling.WORKING_STATES),
+        "due-soon": due_soon_q(now),
+        "overdue": overdue_q(now),
+        "waiting": Q(state=State.RETURNED) | (Q(state__in=ACTIVE_STATES) & Q(_pending_extension())),
+    }
+
+
+def _unit_tabs(unit: Unit | None) -> list[Tab]:
+    if unit is not None and unit.kind == Unit.Kind.DEPARTMENT:
+        return [UNIT_TABS[0], TASKS_TAB, *UNIT_TABS[1:]]
+    return UNIT_TABS
+
+
+def _workspace_unit(user) -> Unit:
+    if not is_unit_user(user):
+        raise PermissionDenied("the workspace is for street and department staff")
+    return reference.get().units[unit_id_of(user)]
+
+
+@login_required
+def workspace(request):
+    """The street or department workspace: its work by what it needs next."""
+    if not is_unit_user(request.user) and has_role(request.user, *CENTRE_ROLES):
+        return redirect("centre")
+    return _render_workspace(request, tab=request.GET.get("tab", ""))
+
+
+def _render_workspace(request, *, tab: str, task_forms: dict | None = None, error: str = "",
+                      status: int = 200):
+    user, now = request.user, timezone.now()
+    unit = _workspace_unit(user)
+    tabs = _unit_tabs(unit)
+    conditions = _unit_order_tabs(now)
+    # The unit's own orders: the ones it assists on come to it as co-handling tasks.
+    orders = selectors.orders_for(user).filter(lead_unit_id=unit.pk)
+    counts = _count_all(orders, conditions)
+    task_counts = CoHandlingTask.objects.filter(
+        Q(unit_id=unit.pk) | Q(requesting_unit_id=unit.pk)).exclude(
+        state=CoHandlingTask.State.FINISHED).aggregate(
+        requested=Count("pk", filter=Q(requesting_unit_id=unit.pk)),
+        tasks=Count("pk", filter=Q(unit_id=unit.pk)))
+    counts.update(task_counts)
+    if tab not in {t.slug for t in tabs}:  # none asked for: the first with something in it
+        tab = next((t.slug for t in tabs if counts.get(t.slug)), tabs[0].slug)
+
+    context = {"unit": unit, "tab": tab, "now": now, "limit": LIST_LIMIT, "error": error,
+               "tabs": [{"slug": t.slug, "label": t.label, "tone": t.tone,
+                         "count": counts.get(t.slug, 0)} for t in tabs]}
+    if tab in conditions:
+        rows = orders.filter(conditions[tab]).annotate(
+            open_tasks=_task_count(state__in=[CoHandlingTask.State.REQUESTED,
+                                              CoHandlingTask.State.ACCEPTED]),
+            replied_tasks=_task_count(state=CoHandlingTask.State.REPLIED),
+        ).order_by(*ORDER_SORT[tab])
+        if tab == "waiting":
+            rows = rows.annotate(
+                return_reason=_last_event("return_to_centre", "comment"),
+                extension_due=Subquery(ExtensionRequest.objects.filter(
+                    order=OuterRef("pk"), state=ExtensionRequest.State.PENDING)
+                    .values("requested_due_at")[:1]))
+        context["orders"] = _mark(list(rows[:LIST_LIMIT]), now)
+    elif tab == "requested":
+        context["tasks"] = list(
+            CoHandlingTask.objects.filter(requesting_unit_id=unit.pk)
+            .exclude(state=CoHandlingTask.State.FINISHED)
+            .select_related("order", "unit").order_by("due_at", "id")[:LIST_LIMIT])
+    else:  # the department's co-handling tasks (报到)
+        tasks = list(
+            CoHandlingTask.objects.filter(unit_id=unit.pk)
+            .exclude(state=CoHandlingTask.State.FINISHED)
+            .select_related("order", "requesting_unit").order_by("due_at", "id")[:LIST_LIMIT])
+        task_forms = task_forms or {}
+        for task in tasks:
+            task.form, task.error = task_forms.get(task.pk, (None, ""))
+            task.form = task.form or forms.TaskReplyForm(
+                auto_id=f"id_task{task.pk}_%s", initial={"reply": task.reply})
+            # A confidential order is for its lead unit only: the task says what is asked.
+            task.order_visible = not task.order.is_confidential
+        context["tasks"] = tasks
+    for task in context.get("tasks", ()):
+        task.late = task.due_at < now and task.state in (CoHandlingTask.State.REQUESTED,
+                                                         CoHandlingTask.State.ACCEPTED)
+    # An order may have left the unit since (re-dispatched): then it is named, not linked.
+    context["notifications"] = list(
+        Notification.objects.filter(unit_id=unit.pk).exclude(read_by=user)
+        .select_related("order")
+        .annotate(order_visible=Exists(selectors.orders_for(user).filter(pk=OuterRef("order_id"))))
+        .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT])
+    context["unread"] = notifications.unread_count(user, unit.pk)
+    return render(request, "dispatch/workspace.html", context, status=status)
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    """Mark notifications read for this user (each colleague has their own unread list)."""
+    unit_id = unit_id_of(request.user)
+    if not is_unit_user(request.user) or unit_id is None:
+        raise PermissionDenied("notifications belong to a unit")
+    form = forms.MarkReadForm(request.POST)
+    if not form.is_valid():
+        return _render_workspace(request, tab=request.POST.get("tab", ""),
+                                 error=_("Unknown notification."), status=400)
+    marked = notifications.mark_read(request.user, unit_id, form.cleaned_data["ids"])
+    if form.cleaned_data["ids"] is None:
+        messages.success(request, _("All notifications marked read."))
+    elif not marked:
+        messages.info(request, _("Nothing to mark: it was read already."))
+    return redirect(_workspace_url(request.POST.get("tab", "")))
+
+
+def _workspace_url(tab: str) -> str:
+    tabs = {t.slug for t in UNIT_TABS} | {TASKS_TAB.slug}
+    return reverse("workspace") + (f"?tab={tab}" if tab in tabs else "")

@@ -1,0 +1,43 @@
+"""The work order (工单), its lifecycle and its history.
+
+A package by topic: ``order`` (the order, its states and transitions), ``category`` (the subject
+tree), ``history`` (the append-only events, phone reveals, the numbering counter),
+``classifier``, ``knowledge`` and ``api_client``. Every model is imported here so that Django
+finds them, and so that ``from tickets.models import ...`` keeps working."""
+
+from .api_client import ApiClient
+from .category import Category
+from .classifier import ClassifierModel, TrainingLabel
+from .history import DailyCounter, EventQuerySet, OrderEvent, PhoneReveal
+from .knowledge import KnowledgeArticle, text_bigrams
+from .order import (
+    FINAL_STATES,
+    MERGEABLE_STATES,
+    OPEN_STATES,
+    Channel,
+    Order,
+    RequestType,
+    State,
+    mask_phone,
+)
+
+__all__ = [
+    "FINAL_STATES",
+    "MERGEABLE_STATES",
+    "OPEN_STATES",
+    "ApiClient",
+    "Category",
+    "Channel",
+    "ClassifierModel",
+    "DailyCounter",
+    "EventQuerySet",
+    "KnowledgeArticle",
+    "Order",
+    "OrderEvent",
+    "PhoneReveal",
+    "RequestType",
+    "State",
+    "TrainingLabel",
+    "mask_phone",
+    "text_bigrams",
+]
