@@ -92,3 +92,17 @@ def compute_hot_issues(start: str, end: str) -> int:
     if run and run.computed_at and (not run.requested_at or run.computed_at >= run.requested_at):
         return 0
     return len(hot_issues.compute_window(start_day, end_day))
+
+
+@shared_task(name="evaluation.tasks.refresh_timeliness", ignore_result=True)
+def refresh_timeliness(month: str | None = None) -> int:
+    """The 24-hour sign-for and on-time rates of a month (YYYY-MM-DD of its first day), or of
+    this month and last (beat, every ten minutes): see ``evaluation.timeliness``."""
+    from datetime import date
+
+    from . import timeliness
+
+    months = [date.fromisoformat(month).replace(day=1)] if month else timeliness.months_to_keep()
+    for period in months:
+        timeliness.refresh(period)
+    return len(months)

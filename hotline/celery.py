@@ -28,4 +28,8 @@ app.conf.beat_schedule = {
         "task": "evaluation.tasks.send_rating_links",
         "schedule": crontab(minute="*"),
     },
+    "refresh-timeliness": {
+        "task": "evaluation.tasks.refresh_timeliness",
+        "schedule": crontab(minute="*/10"),
+    },
 }

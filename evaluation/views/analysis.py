@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,7 +16,7 @@ from dispatch.access import has_role, is_unit_user, unit_id_of
 from dispatch.models import Unit
 from hotline.views import forbidden
 
-from .. import exports, forms, selectors
+from .. import exports, forms, selectors, timeliness
 from ..models import Satisfaction
 from .base import (
     ANALYSIS_ROLES,
@@ -62,22 +61,11 @@ class RankEntry:
                 "on_time": pct(t.on_time_rate)}
 
 
-def _timeliness(period: date, *, kind: str | None = None,
-                unit_id: int | None = None) -> dict[int, selectors.Timeliness]:
-    """Cached a few minutes: it reads the month's orders, not a summary table."""
-    current = period >= forms.this_month()
-    key = f"evaluation:timeliness:{period:%Y-%m}:{kind}:{unit_id}"
-    found = cache.get(key)
-    if found is None:
-        found = selectors.timeliness(period, kind=kind, unit_id=unit_id)
-        cache.set(key, found, timeout=300 if current else 3600)
-    return found
-
-
 def ranking_entries(period: date, kind: str) -> list[RankEntry]:
     """The month's ranking of one kind of unit, with last month's and the bottom ten: the
-    month's ``selectors.ranking_board``, with each unit's timeliness."""
-    times = _timeliness(period, kind=kind)
+    month's ``selectors.ranking_board``, with each unit's timeliness (blank while it is being
+    computed: ``evaluation.timeliness``)."""
+    times = timeliness.of_month(period) or {}
     return [RankEntry(rank=e.rank, rates=e.rates, district=e.district,
                       previous_rank=e.previous_rank, change=e.composite_change,
                       timeliness=times.get(e.rates.unit_id, selectors.Timeliness()),
@@ -153,11 +141,10 @@ def analysis(request):
     city = selectors.city_rates(months)
     boards, charts = [], [_trend_chart("city-trend", months, _rate_lines(months, city),
                                          points=(str(COMPOSITE),))]
-    times = []
+    times = timeliness.of_month(period)
     for kind, title in ((Unit.Kind.STREET, _("Streets and townships")),
                         (Unit.Kind.DEPARTMENT, _("City departments"))):
         entries = ranking_entries(period, kind)
-        times.append(_timeliness(period, kind=kind))
         bottom = [e for e in entries if e.is_bottom]
         chart = None
         if bottom:
@@ -171,7 +158,10 @@ def analysis(request):
             "kind": kind, "title": title, "entries": entries, "bottom": bottom, "chart": chart,
             "rows": [(e, e.display()) for e in entries], "unranked": _unranked(kind, entries),
         })
-    all_times = _sum_timeliness(t for group in times for t in group.values())
+    units = reference.get().units
+    all_times = _sum_timeliness(
+        t for unit_id, t in (times or {}).items()
+        if unit_id in units and units[unit_id].kind in (Unit.Kind.STREET, Unit.Kind.DEPARTMENT))
     context = {
         "form": form, "period": period, "month": _month_label(period),
         "previous_month": _month_label(previous),
@@ -179,6 +169,7 @@ def analysis(request):
         "city": _rates_row(city[period], city[previous]),
         "city_sign": pct(all_times.sign_rate), "city_on_time": pct(all_times.on_time_rate),
         "boards": boards, "charts": charts, "bottom_size": selectors.BOTTOM,
+        "timeliness_pending": times is None,
     }
     return _page(request, "evaluation/analysis.html", context)
 
@@ -229,7 +220,7 @@ def _unit_scores(unit: Unit, period: date) -> dict:
     before = series.get(previous) or empty[previous]
     ranked = selectors.ranking(period, kind=unit.kind)
     rank = next((i for i, r in enumerate(ranked, 1) if r.unit_id == unit.pk), None)
-    times = _timeliness(period, unit_id=unit.pk).get(unit.pk, selectors.Timeliness())
+    times = timeliness.of_unit(period, unit.pk)
     city = selectors.city_rates(months, kind=unit.kind)
     lines = _rate_lines(months, series)
     everyone = _("Composite score, all %(kind)s") % {"kind": unit.get_kind_display()}
