@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import CoHandlingTask, Notification
 from dispatch.notifications import notify_many, queue_sms_on_commit
-from tickets.models import Order, OrderEvent, State
+from tickets.models import RUNNING_STATES, Order, OrderEvent
 
 MESSAGES = {"overdue": _("Order %(number)s is overdue: please handle it without delay"),
             "due_soon": _("Order %(number)s is due within 24 hours"),
@@ -27,7 +27,6 @@ MESSAGES = {"overdue": _("Order %(number)s is overdue: please handle it without 
 
 #: An order is "due soon" this long before its completion deadline.
 DUE_SOON = timedelta(hours=24)
-RUNNING_STATES = (State.DISPATCHED, State.SIGNED, State.IN_PROGRESS, State.REOPENED)
 
 
 @dataclass

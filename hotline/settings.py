@@ -116,6 +116,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not envbool(
+        "DB_JIT", "false"):
+    # PostgreSQL's JIT compiles any query its planner thinks costly: a street's counters over
+    # its 7,000 open orders spent 19 of 36 ms compiling (docs/benchmarks.md). Pages and API
+    # calls are short queries; off unless DB_JIT=true.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

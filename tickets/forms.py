@@ -19,7 +19,7 @@ from dispatch.models import Unit, Urgency
 from hotline.errors import Conflict, Forbidden, ServiceError
 
 from . import selectors
-from .models import OPEN_STATES, State
+from .models import OPEN_STATES, RUNNING_STATES, State
 
 # Limits of tickets.services, repeated here so the browser refuses over-long text too.
 REASON_MAX = 1000
@@ -349,8 +349,6 @@ def overdue_q(now: datetime) -> Q:
     """Open orders past their completion deadline: flagged by the sweep, or due since it last
     ran. Only open orders, so the partial index on open deadlines serves. A suspended order's
     clock is stopped (DESIGN §4): only the sweep's flag counts for it."""
-    from dispatch.sweep import RUNNING_STATES
-
     return Q(state__in=OPEN_STATES) & (
         Q(is_overdue=True) | Q(state__in=RUNNING_STATES, complete_due_at__lt=now))
 

@@ -14,7 +14,7 @@ from tickets.forms import overdue_q  # noqa: F401 - one definition, shared with 
 from tickets.models import OPEN_STATES, Order, OrderEvent, State
 
 #: Rows per list: the lists are work queues, read from the top; the counters say how many.
-LIST_LIMIT = 100
+LIST_LIMIT = 50
 NOTIFICATION_LIMIT = 30
 CENTRE_ROLES = (Role.DISPATCHER, Role.ADMIN)
 #: States in which an order still waits on a unit or on the centre.

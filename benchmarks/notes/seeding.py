@@ -1,0 +1,65 @@
+"""Scenario 1: seeding the history by COPY (benchmarks/seeding.py)."""
+
+from .common import cores, get
+
+TARGET = 50_000  # orders a second, from an empty schema to ready
+
+
+def seeding(report) -> list[str]:
+    r = get(report, 1)
+    if not r:
+        return []
+    lines = [
+        "### 1 Seeding",
+        "",
+        f"{r['orders']:,} orders from {r['history_from'][:10]} to {r['history_to'][:10]}, "
+        f"{r['events']:,} history events (create, sign, contact, complete, accept, callback, "
+        f"archive… as far as each order got) and {r['callbacks']:,} callbacks; "
+        f"{r['open_orders']:,} orders open, {r['newly_overdue']:,} of them just past their "
+        f"deadline. {r['gib_copied']} GiB streamed in PostgreSQL's binary COPY format "
+        "(`COPY … FROM STDIN (FORMAT binary, FREEZE)`, psycopg 3 `cursor.copy`), two streams "
+        "in parallel (orders then callbacks; events), rows made by two worker processes.",
+        "",
+        "| phase | seconds |", "|---|---|",
+        *[f"| COPY {k} | {v:,.1f} |" for k, v in r["copy_seconds"].items()],
+        f"| rebuild {r['indexes_rebuilt']} indexes and validate "
+        f"{r.get('foreign_keys_validated', 0)} foreign keys (2 connections) | "
+        f"{r['index_rebuild_seconds']:,.1f} |",
+        f"| enable triggers, sequences, day counters, ANALYZE | {r['finish_seconds']:,.1f} |",
+        f"| **all, from an empty schema to ready** | **{r['total_seconds']:,.1f}** |",
+        "",
+        "Tables afterwards (GiB, with indexes): " + ", ".join(
+            f"`{t}` {g}" for t, g in (r.get("table_gib") or {}).items()) + ".",
+        "",
+    ]
+    if r["orders_per_s_total"] < TARGET:
+        n = cores(report)
+        on = f"the machine's {n} cores" if n else "the machine's cores"
+        copy_rate = r["orders_per_s_copy"]
+        wal = ((report.get("postgres") or {}).get("settings") or {}).get("max_wal_size")
+        lines += [
+            f"**Why the target is missed.** Of the {r['total_seconds']:,.0f} s, the COPY "
+            f"phase took {r['copy_seconds_total']:,.0f} s ({copy_rate:,} orders/s"
+            + (", itself short of the target" if copy_rate < TARGET else "")
+            + f") and rebuilding the indexes and keys {r['index_rebuild_seconds']:,.0f} s. "
+            f"Both share {on}: in the COPY phase each stream is one PostgreSQL backend parsing "
+            "and writing rows (and their WAL) while the generator processes make the next "
+            f"chunks; then the {r['indexes_rebuilt']} secondary indexes and unique constraints "
+            "are built from scratch, two at a time. Some of `tickets_order`'s indexes duplicate "
+            "others: the single-column indexes of the foreign keys `category_id`, `street_id` "
+            "and `lead_unit_id` are prefixes of `order_category_created`, "
+            "`order_street_created` and `order_worklist`, and `state`, `number` and "
+            "`caller_phone` (indexed `CharField`s) each get a second `varchar_pattern_ops` "
+            "index from Django for `LIKE 'prefix%'` lookups that no code in the project makes.",
+            "",
+            "**What would fix it.** In the application (tickets/models/order.py): "
+            "`db_index=False` on those three foreign keys, and plain `Meta.indexes` instead "
+            "of `db_index=True`/`unique=True` on the three text columns (a `UniqueConstraint` "
+            "for `number`), so that no `_like` index is made; fewer indexes also make every "
+            "insert of scenario 2 cheaper. On the server: more cores (the COPY streams and "
+            "index builds run one per core), and a `max_wal_size` well above "
+            + (f"this server's {wal}" if wal else "the default")
+            + " with `wal_compression` for fewer checkpoints during the load.",
+            "",
+        ]
+    return lines
