@@ -101,14 +101,11 @@ def main(argv=None) -> int:
     env.apply_to_this_process()
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
 
-    import logging
     import warnings
 
     import django
     django.setup()
     warnings.filterwarnings("ignore", message="No directory at")
-    import jieba
-    jieba.setLogLevel(logging.WARNING)
 
     from . import database
 

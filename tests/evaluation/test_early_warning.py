@@ -248,6 +248,24 @@ def test_a_window_is_computed_once_even_when_it_has_no_hot_issue(api, people):
     assert HotIssueRun.objects.get(start=DAY - timedelta(days=1), end=DAY).state == "done"
 
 
+def _queued(task) -> list[bytes]:
+    """The messages of ``task`` waiting on the broker's default queue (Redis in the suite)."""
+    from hotline.celery import app
+
+    with app.connection_for_read() as connection:
+        client = connection.default_channel.client
+        return [raw for raw in client.lrange("celery", 0, -1) if task.name.encode() in raw]
+
+
+def _drop_queued(task) -> None:
+    from hotline.celery import app
+
+    with app.connection_for_read() as connection:
+        client = connection.default_channel.client
+        for raw in _queued(task):
+            client.lrem("celery", 0, raw)
+
+
 def test_a_large_window_goes_to_a_worker_not_the_request(cells, api, people, monkeypatch,
                                                          django_capture_on_commit_callbacks):
     streets, categories = cells
@@ -255,17 +273,22 @@ def test_a_large_window_goes_to_a_worker_not_the_request(cells, api, people, mon
            for i, text in enumerate(HOT)])
     monkeypatch.setattr(hot_issues, "ON_DEMAND_ORDERS", 5)
     url = f"/api/hot-issues/?start={DAY - timedelta(days=1)}&end={DAY}"
-    with mock.patch.object(tasks.compute_hot_issues, "delay") as delay:
+    window = ((DAY - timedelta(days=1)).isoformat(), DAY.isoformat())
+    _drop_queued(tasks.compute_hot_issues)
+    try:
         with django_capture_on_commit_callbacks(execute=True):
             response = api(people.analyst).get(url)
         assert response.status_code == 202 and response.json() == []
         assert response["Retry-After"] == "60"
         again = api(people.analyst).get(url)  # asked again while pending: not queued twice
         assert again.status_code == 202
-    delay.assert_called_once_with((DAY - timedelta(days=1)).isoformat(), DAY.isoformat())
+        queued = _queued(tasks.compute_hot_issues)  # on the real broker, once
+        assert len(queued) == 1 and all(day.encode() in queued[0] for day in window)
+    finally:
+        _drop_queued(tasks.compute_hot_issues)
 
-    assert tasks.compute_hot_issues(*delay.call_args.args) == 1  # what the worker does
-    assert tasks.compute_hot_issues(*delay.call_args.args) == 0  # a duplicate delivery
+    assert tasks.compute_hot_issues(*window) == 1  # what the worker does
+    assert tasks.compute_hot_issues(*window) == 0  # a duplicate delivery
     body = api(people.analyst).get(url).json()
     assert body[0]["place"] == "望京街道" and len(body[0]["orders"]) >= 7
 
@@ -294,3 +317,11 @@ def test_a_hot_issue_without_a_street_is_placed_by_the_names_it_mentions(cells):
             f"1380000{i:04d}") for i in range(3)])
     clusters = early_warning.find_hot_issues(DAY - timedelta(days=1), DAY)
     assert {c.place for c in clusters} == {"望京", "西地省"}  # a street's name; a place-like word
+
+
+def test_a_place_word_is_named_without_the_verbs_that_ask_for_it():
+    from evaluation.hot_issues import _place
+
+    assert _place(["希望加快推进Q7市环城公路拓宽", "建议尽快解决Q7市环城公路堵车"]) == "Q7市"
+    assert _place(["投诉解决某省某公司拖欠工资"]) == "某省"
+    assert _place(["咨询Q7市应届生档案", "咨询R3市应届生档案", "咨询S5市应届生档案"]) == ""
