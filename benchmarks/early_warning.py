@@ -24,7 +24,7 @@ from . import env
 from .stats import summary
 
 CHILD = """
-import json, resource, sys, time
+import json, re, sys, time
 from datetime import date
 import django
 django.setup()
@@ -38,7 +38,10 @@ print(json.dumps({"find_seconds": round(found, 1),
                   "find_and_store_seconds": round(time.perf_counter() - wall, 1),
                   "cpu_seconds": round(time.process_time() - cpu, 1),
                   "clusters": len(clusters),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                  # VmHWM is this process's own peak; ru_maxrss would be inherited from the
+                  # runner that started it (its seeding's peak), not the clustering's.
+                  "peak_rss_mib": round(int(re.search(r"VmHWM:\\s+(\\d+) kB", open(
+                      "/proc/self/status").read()).group(1)) / 1024)}))
 """
 
 
