@@ -68,12 +68,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
     """A citizen's request turned into a work order. The state changes only through the
     transitions below, called from ``tickets.services``."""
 
-    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    # Unique by a constraint (Meta), not ``unique=True``: that would add a second, LIKE-pattern
+    # index no query uses, written on every insert.
+    number = models.CharField(_("number"), max_length=20, editable=False)
     external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
 
     caller_name = models.CharField(_("caller name"), max_length=50, blank=True)
-    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True, db_index=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True)
     # The caller's id in another system (an imported message board's user id).
     caller_ref = models.CharField(_("caller reference"), max_length=64, blank=True)
     is_anonymous = models.BooleanField(_("anonymous"), default=False)
@@ -85,8 +87,11 @@ class Order(ConcurrentTransitionMixin, models.Model):
     request_type = models.CharField(
         _("request type"), max_length=16, choices=RequestType.choices, default=RequestType.HELP
     )
+    # The foreign keys below are indexed by the composite indexes they lead (Meta.indexes),
+    # not each on its own: every index is written on every insert and state change.
     category = models.ForeignKey(
-        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT
+        Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT,
+        db_index=False,
     )
     urgency = models.CharField(
         _("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.ORDINARY
@@ -105,6 +110,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="located_orders",
+        db_index=False,
     )
     community = models.ForeignKey(
         "dispatch.Community",
@@ -120,6 +126,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="led_orders",
+        db_index=False,
     )
     assisting_units = models.ManyToManyField(
         "dispatch.Unit",
@@ -129,7 +136,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
     )
 
     state = FSMField(
-        _("state"), default=State.RECEIVED, choices=State.choices, protected=True, db_index=True
+        _("state"), default=State.RECEIVED, choices=State.choices, protected=True
     )
     merged_into = models.ForeignKey(
         "self",
@@ -185,6 +192,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at", "-id"]
         permissions = [("reveal_phone", "Can reveal a caller's phone number")]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="order_number_unique"),
             models.UniqueConstraint(
                 fields=["external_id"],
                 condition=models.Q(external_id__isnull=False),
@@ -210,6 +218,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
                 name="order_due_unflagged",
             ),
             models.Index(fields=["street", "created_at"], name="order_street_created"),
+            models.Index(fields=["state"], name="order_state"),
+            models.Index(fields=["caller_phone"], name="order_caller_phone"),
             models.Index(fields=["category", "created_at"], name="order_category_created"),
         ]
 
