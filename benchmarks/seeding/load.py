@@ -1,0 +1,147 @@
+"""The load itself: drop, COPY, rebuild, finish; and the scenario's figures."""
+
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+
+import numpy as np
+import psycopg
+
+from .. import env
+from . import streaming
+from .chunk import _init
+from .constants import CHUNK, TABLES
+from .indexes import _biggest_first, _drop_order_references, _drop_secondary, _rebuild
+from .rows import CALLBACK_COLUMNS, EVENT_COLUMNS, ORDER_COLUMNS
+from .streaming import _copy_stream
+from .world import build_world, make_plan
+
+# -- the load -------------------------------------------------------------------------------------
+
+@dataclass
+class SeedResult:
+    orders: int
+    events: int
+    callbacks: int
+    open_orders: int
+    newly_overdue: int
+    copy_seconds: dict
+    index_seconds: float
+    finish_seconds: float
+    total_seconds: float
+    bytes_copied: int
+    table_sizes: dict
+    start: str
+    end: str
+    indexes_rebuilt: int
+    foreign_keys: int
+
+
+def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
+    """Load ``profile.orders`` orders with their events and callbacks into the (freshly
+    migrated) benchmark database."""
+    from django.db import connections
+
+    end = end or datetime.now(dt_timezone.utc).replace(microsecond=0)
+    total_started = time.perf_counter()
+    world = build_world(days=profile.days, end=end)
+    plan = make_plan(world, profile.orders, profile)
+    streaming._GLOBAL_PLAN = plan  # inherited by the forked workers
+    day_index = (plan.created + 8 * 3600) // 86400
+    day0 = int(day_index.min())
+    day_first = np.searchsorted(day_index, np.arange(day0, int(day_index.max()) + 2))
+    connections.close_all()
+    n = plan.n
+    chunks = [(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
+    with psycopg.connect(env.BENCH_DSN) as conn, conn.transaction():
+        indexes, constraints = _drop_secondary(conn)
+        foreign_keys = _drop_order_references(conn)
+        for table in TABLES:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+    log(f"seeding {n:,} orders: dropped {len(indexes)} indexes, {len(constraints)} unique "
+        f"constraints and {len(foreign_keys)} foreign keys for the load")
+    # Two streams, one per core: orders then callbacks, and events (the biggest) beside them.
+    totals, errors = {}, []
+    copy_started = time.perf_counter()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2, initializer=_init, initargs=(world, day_first, day0)) as pool:
+        streams = [
+            [("orders", "tickets_order", ORDER_COLUMNS, chunks),
+             ("callbacks", "evaluation_callback", CALLBACK_COLUMNS, chunks)],
+            [("events", "tickets_orderevent", EVENT_COLUMNS, chunks)],
+        ]
+        threads = [threading.Thread(target=_copy_stream, args=(pool, jobs, log, totals, errors))
+                   for jobs in streams]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    copy_seconds = time.perf_counter() - copy_started
+    log(f"COPY done in {copy_seconds:.1f} s ({n / copy_seconds:,.0f} orders/s); rebuilding "
+        f"{len(indexes) + len(constraints)} indexes and {len(foreign_keys)} foreign keys")
+    index_seconds = _rebuild(constraints + _biggest_first(indexes) + foreign_keys)
+    finish_started = time.perf_counter()
+    with psycopg.connect(env.BENCH_DSN, autocommit=True) as conn:
+        for table in TABLES:
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+        for table in TABLES:
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                         f"(SELECT coalesce(max(id), 1) FROM {table}))")
+        # Today's order numbers must continue after the seeded ones.
+        with conn.cursor() as cur:
+            days = np.arange(day0, day0 + len(day_first) - 1)
+            rows = [(date(1970, 1, 1) + timedelta(days=int(d)), int(c))
+                    for d, c in zip(days, np.diff(day_first), strict=True) if c]
+            cur.execute("DELETE FROM tickets_dailycounter")
+            cur.executemany("INSERT INTO tickets_dailycounter (day, value) VALUES (%s, %s)", rows)
+        for table in TABLES:
+            conn.execute(f"ANALYZE {table}")
+        sizes = {table: conn.execute("SELECT pg_total_relation_size(%s)", [table]).fetchone()[0]
+                 for table in TABLES}
+    finish_seconds = time.perf_counter() - finish_started
+    total = time.perf_counter() - total_started
+    return SeedResult(
+        orders=totals["orders"]["rows"], events=totals["events"]["rows"],
+        callbacks=totals["callbacks"]["rows"], open_orders=plan.n_open,
+        newly_overdue=plan.n_newly,
+        copy_seconds={k: v["seconds"] for k, v in totals.items()} | {
+            "all (in parallel)": round(copy_seconds, 2)},
+        index_seconds=round(index_seconds, 2), finish_seconds=round(finish_seconds, 2),
+        total_seconds=round(total, 2), bytes_copied=sum(v["bytes"] for v in totals.values()),
+        table_sizes={t: round(s / 2**30, 2) for t, s in sizes.items()},
+        start=datetime.fromtimestamp(world.start, dt_timezone.utc).isoformat(),
+        end=end.isoformat(), indexes_rebuilt=len(indexes) + len(constraints),
+        foreign_keys=len(foreign_keys),
+    )
+
+
+def run(profile, *, log=print) -> dict:
+    result = seed(profile, log=log)
+    copy_total = result.copy_seconds["all (in parallel)"]
+    rate_copy = result.orders / copy_total
+    rate_total = result.orders / result.total_seconds
+    return {
+        "orders": result.orders,
+        "events": result.events,
+        "callbacks": result.callbacks,
+        "open_orders": result.open_orders,
+        "newly_overdue": result.newly_overdue,
+        "history_from": result.start,
+        "history_to": result.end,
+        "copy_seconds": result.copy_seconds,
+        "copy_seconds_total": round(copy_total, 2),
+        "index_rebuild_seconds": result.index_seconds,
+        "indexes_rebuilt": result.indexes_rebuilt,
+        "foreign_keys_validated": result.foreign_keys,
+        "finish_seconds": result.finish_seconds,
+        "total_seconds": result.total_seconds,
+        "gib_copied": round(result.bytes_copied / 2**30, 2),
+        "table_gib": result.table_sizes,
+        "orders_per_s_copy": round(rate_copy),
+        "orders_per_s_total": round(rate_total),
+        "rows_per_s_copy": round((result.orders + result.events + result.callbacks) / copy_total),
+    }

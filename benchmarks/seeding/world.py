@@ -1,0 +1,126 @@
+"""The reference data the orders point at, and the plan of when they came in and where they are."""
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from .. import env
+from .binary import _text
+from .constants import (
+    ADDRESSES_PER_STREET, ANSWERED, ARCHIVED, CHANNELS, CLOSED, COMPLETED, COMPOUNDS, COUNTING,
+    DISPATCHED, IN_PROGRESS, INVALID, OPEN_CODES, REOPENED, RTYPES, SIGNED, SURNAMES,
+    SUSPENDED, URGENCIES,
+)
+
+# -- the world the orders live in ---------------------------------------------------------------
+
+@dataclass
+class World:
+    """Reference ids and the pre-encoded pools, shared with the worker processes."""
+
+    start: int  # epoch seconds of the first order
+    end: int  # "now" of the seeded history
+    streets: np.ndarray
+    street_p: np.ndarray
+    departments: np.ndarray
+    categories: np.ndarray
+    category_p: np.ndarray
+    messages: np.ndarray  # subject + text per message, encoded (objects)
+    addresses: np.ndarray  # per street × ADDRESSES_PER_STREET, encoded; the last block: none
+    names: np.ndarray  # caller names, encoded
+    kinds: np.ndarray  # channel, urgency, request type, counting: every combination, encoded
+
+
+def _load_messages() -> list[tuple[str, str]]:
+    out = []
+    for name in ("messages_replies.csv", "messages_labelled.csv"):
+        with open(env.SHARED_DATA / "tipdm" / name, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                detail = " ".join((row.get("detail") or "").split())
+                subject = " ".join((row.get("subject") or "").split())
+                if detail and subject:
+                    out.append((subject[:120], detail[:400]))
+    return out
+
+
+def _combo(channel: int, urgency: int, rtype: int) -> int:
+    return (channel * 4 + urgency) * 6 + rtype
+
+
+def build_world(*, days: int, end: datetime) -> World:
+    from dispatch.models import Unit
+    from tickets.models import Category
+
+    rng = np.random.default_rng(7)
+    streets = list(Unit.objects.filter(kind=Unit.Kind.STREET, is_active=True)
+                   .order_by("pk").values_list("pk", "name"))
+    departments = list(Unit.objects.filter(kind=Unit.Kind.DEPARTMENT, is_active=True)
+                       .order_by("pk").values_list("pk", flat=True))
+    categories = list(Category.objects.filter(level=3).order_by("pk").values_list("pk", flat=True))
+    # Streets: log-normal shares (the busiest get several times the median's orders).
+    street_w = rng.lognormal(0.0, 0.5, len(streets))
+    # Categories: Zipf over a shuffled order (a few subjects dominate the hotline).
+    ranks = rng.permutation(len(categories)) + 1
+    cat_w = 1.0 / ranks ** 0.9
+    messages = [_text(subject) + _text(text) for subject, text in _load_messages()]
+    addresses = []
+    for _pk, name in streets + [(None, "本市")]:
+        for k in range(ADDRESSES_PER_STREET):
+            addresses.append(_text(f"{name}{COMPOUNDS[k % len(COMPOUNDS)]}{k + 1}号"))
+    names = [_text(f"{s}{title}") for title in ("先生", "女士") for s in SURNAMES]
+    kinds = [b""] * (4 * 4 * 6)
+    for c in range(4):
+        for u in range(4):
+            for r in range(6):
+                kinds[_combo(c, u, r)] = (_text(CHANNELS[c]) + _text(URGENCIES[u])
+                                          + _text(RTYPES[r]) + _text(COUNTING[u]))
+    end_s = int(end.timestamp())
+    return World(
+        start=end_s - days * 86400, end=end_s,
+        streets=np.array([s[0] for s in streets]), street_p=street_w / street_w.sum(),
+        departments=np.array(departments),
+        categories=np.array(categories), category_p=cat_w / cat_w.sum(),
+        messages=np.array(messages, dtype=object), addresses=np.array(addresses, dtype=object),
+        names=np.array(names, dtype=object), kinds=np.array(kinds, dtype=object),
+    )
+
+
+
+# -- the global plan: when each order came in and where it is now ----------------------------------
+
+@dataclass
+class Plan:
+    n: int
+    created: np.ndarray  # epoch seconds, ascending
+    state: np.ndarray  # state codes
+    open_from: int  # position of the first order of the open window
+    overdue_to: int  # open orders before this position are overdue (flagged long ago)
+    newly_to: int  # … and those before this one are newly overdue (not flagged yet)
+    n_open: int
+    n_newly: int
+
+
+def make_plan(world: World, n: int, profile) -> Plan:
+    rng = np.random.default_rng(11)
+    created = np.sort(rng.integers(world.start, world.end - 60, n, dtype=np.int64))
+    window = min(n, round(n * profile.open_share / 0.95))
+    open_from = n - window
+    state = np.full(n, ARCHIVED, dtype=np.int8)
+    old = rng.random(open_from)
+    state[:open_from][old < 0.03] = ANSWERED
+    state[:open_from][(old >= 0.03) & (old < 0.04)] = INVALID
+    recent = rng.random(window)
+    state[open_from:] = np.select(
+        [recent < 0.10, recent < 0.20, recent < 0.87, recent < 0.92, recent < 0.95,
+         recent < 0.98],
+        [DISPATCHED, SIGNED, IN_PROGRESS, SUSPENDED, REOPENED, COMPLETED], CLOSED)
+    open_positions = np.flatnonzero(np.isin(state, OPEN_CODES))
+    n_open = len(open_positions)
+    n_newly = max(1, round(n_open * profile.newly_overdue_share))
+    n_overdue = round(n_open * 0.05)
+    overdue_to = int(open_positions[n_overdue]) if n_open > n_overdue else n
+    newly_to = int(open_positions[min(n_open - 1, n_overdue + n_newly)])
+    return Plan(n=n, created=created, state=state, open_from=open_from, overdue_to=overdue_to,
+                newly_to=newly_to, n_open=n_open, n_newly=n_newly)
