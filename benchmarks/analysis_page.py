@@ -28,7 +28,7 @@ from evaluation import timeliness  # noqa: E402
 
 def main(month: str) -> None:
     period = date.fromisoformat(month + "-01")
-    key = f"evaluation:timeliness:{period:%Y-%m}"
+    key = timeliness.cache_key(period)
     cache.delete(key)
     runs = []
     for _ in range(3):
@@ -44,7 +44,7 @@ def main(month: str) -> None:
         times = []
         for _ in range(20):
             cache.delete(key)
-            cache.set(key + ":queued", True)  # as if queued: the request only reads
+            cache.set(timeliness.queued_key(period), True)  # as if queued: the request only reads
             if counted:
                 cache.set(key, found)  # as the job leaves it
             started = time.perf_counter()

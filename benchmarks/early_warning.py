@@ -24,10 +24,11 @@ from . import env
 from .stats import summary
 
 CHILD = """
-import json, re, sys, time
+import json, os, sys, time
 from datetime import date
 import django
 django.setup()
+from benchmarks.server import memory_of
 from evaluation import hot_issues
 start, end = date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2])
 wall, cpu = time.perf_counter(), time.process_time()
@@ -38,10 +39,9 @@ print(json.dumps({"find_seconds": round(found, 1),
                   "find_and_store_seconds": round(time.perf_counter() - wall, 1),
                   "cpu_seconds": round(time.process_time() - cpu, 1),
                   "clusters": len(clusters),
-                  # VmHWM is this process's own peak; ru_maxrss would be inherited from the
-                  # runner that started it (its seeding's peak), not the clustering's.
-                  "peak_rss_mib": round(int(re.search(r"VmHWM:\\s+(\\d+) kB", open(
-                      "/proc/self/status").read()).group(1)) / 1024)}))
+                  # VmHWM, this process's own peak: its ru_maxrss would be inherited from
+                  # the runner that started it (its seeding's peak), not the clustering's.
+                  "peak_rss_mib": round(memory_of(os.getpid())["peak_rss_mib"])}))
 """
 
 

@@ -22,22 +22,21 @@ import sys
 from . import env
 
 CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from datetime import date
 import django
 django.setup()
 from evaluation import hot_issues
 
+from benchmarks.server import memory_of
+
 
 def vm(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) // 1024
+    return round(memory_of(os.getpid())[field])
 
 
 start, end, out = date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2]), sys.argv[3]
-before = vm("VmHWM")
+before = vm("peak_rss_mib")
 wall, cpu = time.perf_counter(), time.process_time()
 clusters = hot_issues.find_hot_issues(start, end, as_of=hot_issues._day_bounds(start, end)[1])
 found = time.perf_counter() - wall
@@ -48,8 +47,8 @@ print(json.dumps({"find_seconds": round(found, 1),
                   "cpu_seconds": round(time.process_time() - cpu, 1),
                   "clusters": len(clusters),
                   "hwm_before_find_mib": before,
-                  "peak_rss_mib": vm("VmHWM"),
-                  "rss_after_mib": vm("VmRSS"),
+                  "peak_rss_mib": vm("peak_rss_mib"),
+                  "rss_after_mib": vm("rss_mib"),
                   "ru_maxrss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 """
 
@@ -64,7 +63,8 @@ def main() -> None:
     child_env = env.server_env({key: os.environ[key] for key in ("DATABASE_URL", "CACHE_URL")
                                 if key in os.environ})
     out = subprocess.run([sys.executable, "-c", CHILD, args.start, args.end, args.out],
-                         cwd=env.ROOT, env=child_env, capture_output=True, text=True)
+                         cwd=env.ROOT, env=child_env, capture_output=True, text=True,
+                         check=False)
     if out.returncode:
         sys.exit(out.stderr)
     print(out.stdout.strip().splitlines()[-1])

@@ -13,6 +13,7 @@ import logging
 from datetime import date, timedelta
 
 from django.core.cache import cache
+from kombu.exceptions import OperationalError as BrokerError
 
 from . import selectors
 from .forms import this_month
@@ -27,16 +28,22 @@ PAST_SECONDS = 30 * 24 * 60 * 60
 QUEUED_SECONDS = 10 * 60
 
 
-def _key(period: date) -> str:
+def cache_key(period: date) -> str:
+    """Where a month's figures are kept in the shared cache."""
     return f"evaluation:timeliness:{period:%Y-%m}"
+
+
+def queued_key(period: date) -> str:
+    """Set while a computation of the month is queued."""
+    return cache_key(period) + ":queued"
 
 
 def refresh(period: date) -> dict[int, selectors.Timeliness]:
     """Count the month's figures for every unit (one grouped query) and keep them."""
     found = selectors.timeliness(period)
-    cache.set(_key(period), found,
+    cache.set(cache_key(period), found,
               timeout=CURRENT_SECONDS if period >= this_month() else PAST_SECONDS)
-    cache.delete(_key(period) + ":queued")
+    cache.delete(queued_key(period))
     return found
 
 
@@ -49,24 +56,24 @@ def months_to_keep() -> list[date]:
 def of_month(period: date) -> dict[int, selectors.Timeliness] | None:
     """Every unit's figures of the month, or None while they are being computed (queued now
     if nobody queued them yet)."""
-    found = cache.get(_key(period))
+    found = cache.get(cache_key(period))
     if found is not None:
         return found
-    if cache.add(_key(period) + ":queued", True, timeout=QUEUED_SECONDS):
+    if cache.add(queued_key(period), True, timeout=QUEUED_SECONDS):
         from .tasks import refresh_timeliness
 
         try:
             refresh_timeliness.delay(period.isoformat())
-        except Exception:  # noqa: BLE001 - whatever the broker raises: the job comes round
+        except BrokerError:  # the beat job comes round anyway
             logger.warning("could not queue the timeliness of %s", period, exc_info=True)
-            cache.delete(_key(period) + ":queued")
-        found = cache.get(_key(period))  # there already when tasks run eagerly
+            cache.delete(queued_key(period))
+        found = cache.get(cache_key(period))  # there already when tasks run eagerly
     return found
 
 
 def of_unit(period: date, unit_id: int) -> selectors.Timeliness:
     """One unit's figures: from the month's if they are kept, else read from its own orders."""
-    kept = cache.get(_key(period))
+    kept = cache.get(cache_key(period))
     if kept is not None:
         return kept.get(unit_id, selectors.Timeliness())
     return selectors.timeliness(period, unit_id=unit_id).get(unit_id, selectors.Timeliness())

@@ -1,6 +1,13 @@
+import logging
+
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+
+from hotline.views import error_response
+
+logger = logging.getLogger("hotline")
 
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
@@ -17,8 +24,7 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
 class DatabaseUnavailableMiddleware:
     """While the database cannot be reached (a restart, a failover), every request answers 503
     with Retry-After and says so, instead of a 500: the client may retry, and nothing was
-    stored (the request's transaction never committed). The page is rendered without the
-    request's context processors, which would need the database again."""
+    stored (the request's transaction never committed)."""
 
     RETRY_AFTER_SECONDS = 5
 
@@ -29,23 +35,11 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import InterfaceError, OperationalError
-
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        import logging
-
-        from django.http import HttpResponse, JsonResponse
-        from django.template.loader import render_to_string
-
-        from hotline.views import API_PREFIXES
-
-        logging.getLogger("hotline").warning("database unavailable: %s", exception)
-        message = "the database is unavailable for a moment: nothing was stored, please retry"
-        if request.path.startswith(API_PREFIXES):
-            response = JsonResponse({"error": "unavailable", "message": message}, status=503)
-        else:
-            response = HttpResponse(
-                render_to_string("error.html", {"status": 503, "message": message}), status=503)
+        logger.warning("database unavailable: %s", exception)
+        response = error_response(
+            request, 503, "unavailable",
+            "the database is unavailable for a moment: nothing was stored, please retry")
         response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
         return response

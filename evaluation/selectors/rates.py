@@ -122,7 +122,7 @@ class Timeliness:
                 if self.completion_counted else None)
 
 
-def timeliness(period: date, *, kind: str | None = None, unit_id: int | None = None,
+def timeliness(period: date, *, unit_id: int | None = None,
                now: datetime | None = None) -> dict[int, Timeliness]:
     """Per lead unit, from the orders received in the month: one grouped query over the
     month's orders (the created_at index bounds it)."""
@@ -131,8 +131,6 @@ def timeliness(period: date, *, kind: str | None = None, unit_id: int | None = N
     orders = (Order.objects.filter(created_at__gte=since, created_at__lt=until,
                                    lead_unit__isnull=False, dispatched_at__isnull=False)
               .exclude(state=State.MERGED))
-    if kind is not None:
-        orders = orders.filter(lead_unit__kind=kind)
     if unit_id is not None:
         orders = orders.filter(lead_unit_id=unit_id)
     day = timedelta(hours=24)

@@ -61,11 +61,12 @@ class RankEntry:
                 "on_time": pct(t.on_time_rate)}
 
 
-def ranking_entries(period: date, kind: str) -> list[RankEntry]:
+def ranking_entries(period: date, kind: str, times: dict | None = None) -> list[RankEntry]:
     """The month's ranking of one kind of unit, with last month's and the bottom ten: the
     month's ``selectors.ranking_board``, with each unit's timeliness (blank while it is being
-    computed: ``evaluation.timeliness``)."""
-    times = timeliness.of_month(period) or {}
+    computed: ``evaluation.timeliness``; ``times``: the month's, if the caller read them)."""
+    if times is None:
+        times = timeliness.of_month(period) or {}
     return [RankEntry(rank=e.rank, rates=e.rates, district=e.district,
                       previous_rank=e.previous_rank, change=e.composite_change,
                       timeliness=times.get(e.rates.unit_id, selectors.Timeliness()),
@@ -144,7 +145,7 @@ def analysis(request):
     times = timeliness.of_month(period)
     for kind, title in ((Unit.Kind.STREET, _("Streets and townships")),
                         (Unit.Kind.DEPARTMENT, _("City departments"))):
-        entries = ranking_entries(period, kind)
+        entries = ranking_entries(period, kind, times or {})
         bottom = [e for e in entries if e.is_bottom]
         chart = None
         if bottom:

@@ -248,22 +248,17 @@ def test_a_window_is_computed_once_even_when_it_has_no_hot_issue(api, people):
     assert HotIssueRun.objects.get(start=DAY - timedelta(days=1), end=DAY).state == "done"
 
 
-def _queued(task) -> list[bytes]:
-    """The messages of ``task`` waiting on the broker's default queue (Redis in the suite)."""
+def _queued(task, *, drop: bool = False) -> list[bytes]:
+    """The messages of ``task`` waiting on the broker's default queue (Redis in the suite);
+    with ``drop``, taken off it."""
     from hotline.celery import app
 
     with app.connection_for_read() as connection:
         client = connection.default_channel.client
-        return [raw for raw in client.lrange("celery", 0, -1) if task.name.encode() in raw]
-
-
-def _drop_queued(task) -> None:
-    from hotline.celery import app
-
-    with app.connection_for_read() as connection:
-        client = connection.default_channel.client
-        for raw in _queued(task):
+        found = [raw for raw in client.lrange("celery", 0, -1) if task.name.encode() in raw]
+        for raw in found if drop else ():
             client.lrem("celery", 0, raw)
+    return found
 
 
 def test_a_large_window_goes_to_a_worker_not_the_request(cells, api, people, monkeypatch,
@@ -274,7 +269,7 @@ def test_a_large_window_goes_to_a_worker_not_the_request(cells, api, people, mon
     monkeypatch.setattr(hot_issues, "ON_DEMAND_ORDERS", 5)
     url = f"/api/hot-issues/?start={DAY - timedelta(days=1)}&end={DAY}"
     window = ((DAY - timedelta(days=1)).isoformat(), DAY.isoformat())
-    _drop_queued(tasks.compute_hot_issues)
+    _queued(tasks.compute_hot_issues, drop=True)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = api(people.analyst).get(url)
@@ -285,7 +280,7 @@ def test_a_large_window_goes_to_a_worker_not_the_request(cells, api, people, mon
         queued = _queued(tasks.compute_hot_issues)  # on the real broker, once
         assert len(queued) == 1 and all(day.encode() in queued[0] for day in window)
     finally:
-        _drop_queued(tasks.compute_hot_issues)
+        _queued(tasks.compute_hot_issues, drop=True)
 
     assert tasks.compute_hot_issues(*window) == 1  # what the worker does
     assert tasks.compute_hot_issues(*window) == 0  # a duplicate delivery

@@ -47,11 +47,11 @@ def _dashboard(people, period):
 
 def test_the_job_counts_this_month_and_last_for_every_unit(month, units):
     assert refresh_timeliness() == 2
-    kept = cache.get(f"evaluation:timeliness:{month:%Y-%m}")
+    kept = cache.get(timeliness.cache_key(month))
     assert kept == selectors.timeliness(month)
     assert (kept[units.street_a.pk].sign_counted, kept[units.street_a.pk].signed_in_24h) == (2, 1)
     last = (month - timedelta(days=1)).replace(day=1)
-    assert cache.get(f"evaluation:timeliness:{last:%Y-%m}") == {}
+    assert cache.get(timeliness.cache_key(last)) == {}
 
 
 def test_the_dashboard_reads_what_the_job_kept(month, people):
@@ -62,13 +62,13 @@ def test_the_dashboard_reads_what_the_job_kept(month, people):
 
 
 def test_a_month_not_counted_yet_is_pending_and_queued_once(month, people, monkeypatch):
-    cache.add(f"evaluation:timeliness:{month:%Y-%m}:queued", True)  # someone asked already
+    cache.add(timeliness.queued_key(month), True)  # someone asked already
     page = _dashboard(people, month)
     assert 'id="timeliness-pending"' in page and "正在根据工单统计" in page
     assert timeliness.of_month(month) is None  # still queued once: not counted in the request
 
     # Run by a worker (here in the process, Celery's eager mode), it is there the next time.
-    cache.delete(f"evaluation:timeliness:{month:%Y-%m}:queued")
+    cache.delete(timeliness.queued_key(month))
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     page = _dashboard(people, month)
     assert 'id="timeliness-pending"' not in page and "50.00%" in page

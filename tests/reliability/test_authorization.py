@@ -36,31 +36,55 @@ runs in a savepoint of its own.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, resolve
 from django.utils import timezone
 
 from dispatch import calendar, handling, reference
-from dispatch.models import (AddressAlias, CalendarDay, CoHandlingTask, Community,
-                             DeadlinePolicy, DispatchRule, ExtensionRequest, Notification, Role)
+from dispatch.models import (
+    AddressAlias,
+    CalendarDay,
+    CoHandlingTask,
+    Community,
+    DeadlinePolicy,
+    DispatchRule,
+    ExtensionRequest,
+    Notification,
+    Role,
+)
 from evaluation import early_warning
 from evaluation import services as evaluation_services
-from evaluation.models import (Callback, Exclusion, MonthlyTopic, RatingLink, Satisfaction,
-                               TopicItem, Warning)
+from evaluation.models import (
+    Callback,
+    Exclusion,
+    MonthlyTopic,
+    RatingLink,
+    Satisfaction,
+    TopicItem,
+    Warning,
+)
 from tickets import services
-from tickets.models import (ApiClient, Category, KnowledgeArticle, Order, OrderEvent,
-                            PhoneReveal, State)
+from tickets.models import (
+    ApiClient,
+    Category,
+    KnowledgeArticle,
+    Order,
+    OrderEvent,
+    PhoneReveal,
+    State,
+)
 
 from .. import factories
 
@@ -543,7 +567,7 @@ def _build_world() -> World:
 
     o = w.o
     phones = iter(range(1, 100))
-    in_state = lambda state, **kw: factories.order_in_state(  # noqa: E731
+    in_state = lambda state, **kw: factories.order_in_state(
         state, actor=agent, caller_phone=_phone(next(phones)), **kw)
     o.received = in_state(State.RECEIVED)
     o.dispatched = in_state(State.DISPATCHED)
@@ -621,7 +645,7 @@ def _build_world() -> World:
                                                    body="路灯损坏可拨打12345报修").pk,
         "order_ct": ContentType.objects.get_for_model(Order).pk,
     }
-    local = lambda moment: timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")  # noqa: E731
+    local = lambda moment: timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
     ext_due = o.signed.complete_due_at + timedelta(days=3)
     w.values = {
         **{name: order.pk for name, order in vars(o).items()},
@@ -812,31 +836,37 @@ def _check_leaks(r: Row, role: str, got: str, body: str, asked: str, world: Worl
     assert not shown, f"{role} received callers' full phone numbers: {shown}"
 
 
-@pytest.mark.parametrize(("r", "role"), CASES)
-def test_authorization_matrix(r, role, world):
-    if r is None:
-        pytest.fail(f"URL pattern {role!r} has no row in MATRIX: say who may use it")
-    if r.route.startswith(("public/", "rate/")):
-        from django.core.cache import cache
-
-        cache.clear()  # their rate limits count per 127.0.0.1, and each role tries once
-    expected = r.expect[ROLES.index(role)]
+def _request(r: Row, role: str, world: World) -> tuple[str, object]:
+    """The row's URL (its pattern filled with the role's objects) and the data it sends."""
     values = world.values_for(role)
     path = build_path(r.route, {k: _format(v, values) for k, v in r.kwargs.items()})
     assert resolve(path).route == r.route, f"{path} does not reach the pattern under test"
     url = path + ("?" + _format(r.query, values) if r.query else "")
     data = r.data(world, role) if callable(r.data) else _format(r.data, values)
-    client = world.client(role)
+    return url, data
+
+
+def _send(client: Client, r: Row, url: str, data):
     headers = {"HTTP_ACCEPT": "application/json"} \
         if r.route.startswith("api/") and r.route != "api/docs/" else {}
+    if r.method == "GET":
+        return client.get(url, **headers)
+    if r.json:
+        return client.post(url, data, content_type="application/json", **headers)
+    return client.post(url, data or {}, **headers)
+
+
+@pytest.mark.parametrize(("r", "role"), CASES)
+def test_authorization_matrix(r, role, world):
+    if r is None:
+        pytest.fail(f"URL pattern {role!r} has no row in MATRIX: say who may use it")
+    if r.route.startswith(("public/", "rate/")):
+        cache.clear()  # their rate limits count per 127.0.0.1, and each role tries once
+    expected = r.expect[ROLES.index(role)]
+    url, data = _request(r, role, world)
     before = fingerprint() if r.method == "POST" else None
     reveals_before = PhoneReveal.objects.count()
-    if r.method == "GET":
-        response = client.get(url, **headers)
-    elif r.json:
-        response = client.post(url, data, content_type="application/json", **headers)
-    else:
-        response = client.post(url, data or {}, **headers)
+    response = _send(world.client(role), r, url, data)
     got = outcome(response, role)
     detail = response.get("Location", "") if 300 <= response.status_code < 400 else \
         _body(response)[:300]
@@ -871,20 +901,12 @@ def _csrf_cases():
 
 @pytest.mark.parametrize(("r", "role"), list(_csrf_cases()))
 def test_every_form_refuses_a_post_without_its_csrf_token(r, role, world):
-    from django.core.cache import cache
-
     cache.clear()
-    values = world.values_for(role)
-    path = build_path(r.route, {k: _format(v, values) for k, v in r.kwargs.items()})
-    url = path + ("?" + _format(r.query, values) if r.query else "")
-    data = r.data(world, role) if callable(r.data) else _format(r.data, values)
+    url, data = _request(r, role, world)
     client = world.client(role)
     client.handler.enforce_csrf_checks = True
     before = fingerprint()
-    if r.json:
-        response = client.post(url, data, content_type="application/json")
-    else:
-        response = client.post(url, data or {})
+    response = _send(client, r, url, data)
     assert response.status_code == 403, (
         f"POST {url} as {role} without a CSRF token: HTTP {response.status_code}")
     assert fingerprint() == before, f"POST {url} without a CSRF token changed data"

@@ -11,6 +11,7 @@ from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import MERGEABLE_STATES, Order, OrderEvent, State
 from ..selectors import order_visible_to
 from .events import _event
+from .notes import _visible_order
 from .transitions import _transition
 from .validation import _category_id, _clean_text, _int
 
@@ -51,12 +52,7 @@ def order_recategorize(*, order_id: int, actor, category_id: int, comment: str =
     """Correct an order's category after intake (the centre's reviewers and dispatchers, or the
     agent): the history keeps both, and the correction becomes training data for the next
     classifier. Scores and warnings count the order under its new category from now on."""
-    try:
-        visible = Order.objects.filter(pk=int(order_id)).first()
-    except (TypeError, ValueError, OverflowError):
-        visible = None
-    if visible is None or not order_visible_to(actor, visible):  # as every action: 404 first
-        raise NotFound(f"order {order_id} not found")
+    _visible_order(order_id, actor)  # as every action: 404 first for what the user cannot see
     if not has_role(actor, Role.AGENT, Role.DISPATCHER, Role.ADMIN):  # not the analysts
         raise Forbidden("only the centre corrects a category")
     category_id = _category_id(category_id)
