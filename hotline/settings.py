@@ -57,7 +57,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_fsm",
     "axes",
-    "hotline",
+    "hotline.apps.HotlineConfig",
     "dispatch",
     "tickets",
     "evaluation",
@@ -172,6 +172,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(12 * 3600))
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # read from the shared cache: no query per page
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts and style sheets only from our own static files,
 # no inline <script>/<style>, no eval (htmx is told so in base.html), no framing, forms post

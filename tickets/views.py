@@ -25,7 +25,7 @@ from dispatch import reference
 from dispatch.access import can_see_phone, is_centre_user, is_unit_user, unit_id_of
 from hotline.errors import NotFound, ServiceError
 
-from . import forms, rules, selectors, services
+from . import display, forms, rules, selectors, services
 from .models import OPEN_STATES, Order, OrderEvent, State
 
 PAGE_SIZE = 50
@@ -127,6 +127,11 @@ def _mark_deadlines(orders, now: datetime):
     return orders
 
 
+def _rows(orders, now: datetime) -> list[Order]:
+    """A list's orders, marked and with what their rows print (``_order_table.html``)."""
+    return display.describe(_mark_deadlines(orders, now), now, places=True)
+
+
 def _detail_or_404(user, pk) -> Order:
     order = selectors.order_detail(user, pk)
     if order is None:
@@ -140,7 +145,7 @@ def _detail_or_404(user, pk) -> Order:
 def home(request):
     """Each role's work list: the centre's queues here; unit staff have their workspace."""
     user, now = request.user, timezone.now()
-    visible = selectors.orders_for(user)
+    visible = selectors.orders_for(user).select_related(None)  # rows name from reference data
     context = {"now": now}
     if is_centre_user(user):
         counts = dict(visible.filter(state__in=[State.RECEIVED, State.RETURNED, State.COMPLETED])
@@ -153,16 +158,16 @@ def home(request):
                 "completed": counts.get(State.COMPLETED, 0),
                 "late": visible.filter(forms.overdue_q(now)).count(),
             },
-            to_dispatch=_mark_deadlines(list(
+            to_dispatch=_rows(list(
                 visible.filter(state=State.RECEIVED).order_by("created_at", "id")[:HOME_LIMIT]),
                 now),
-            returned=_mark_deadlines(list(
+            returned=_rows(list(
                 visible.filter(state=State.RETURNED).order_by("updated_at", "id")[:HOME_LIMIT]),
                 now),
-            to_review=_mark_deadlines(list(
+            to_review=_rows(list(
                 visible.filter(state=State.COMPLETED).order_by("completed_at", "id")
                 [:HOME_LIMIT]), now),
-            recent=_mark_deadlines(list(visible[:HOME_LIMIT]), now),
+            recent=_rows(list(visible[:HOME_LIMIT]), now),
         )
     elif is_unit_user(user):
         return redirect("workspace")  # the street or department workspace (dispatch.views)
@@ -212,7 +217,8 @@ def order_list(request):
     data.setdefault("sort", default_sort)
     form = forms.OrderFilterForm(data)
     # Not yet narrowed to the user: selectors.order_page does that, in parts an index serves.
-    orders = Order.objects.select_related("category", "lead_unit", "street", "street__parent")
+    # No joins: the rows name their category, street and units from the reference data.
+    orders = Order.objects.all()
     sort, states = default_sort, ()
     if form.is_valid():
         orders = form.apply(orders, now=now)
@@ -233,7 +239,7 @@ def order_list(request):
         params.pop("after")
         first_url = f"{reverse('order-list')}?{params.urlencode()}"
     context = {
-        "form": form, "orders": _mark_deadlines(rows, now), "now": now,
+        "form": form, "orders": _rows(rows, now), "now": now,
         "next_url": next_url, "first_url": first_url, "sort": sort,
     }
     partial = request.htmx and not request.htmx.history_restore_request

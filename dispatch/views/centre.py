@@ -51,7 +51,7 @@ def _centre_tabs(now: datetime) -> dict[str, Q]:
     # millions of orders instead of a scan.
     return {
         "returns": Q(state=State.RETURNED),
-        "extensions": Q(state__in=ACTIVE_STATES) & Q(_pending_extension()),
+        "extensions": Q(state__in=ACTIVE_STATES) & _pending_extension(),
         "reviews": Q(state=State.COMPLETED),
         "supervised": Q(is_supervised=True, state__in=ACTIVE_STATES),
         "overdue": overdue_q(now),

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from dispatch.models import CoHandlingTask, ExtensionRequest, Role
 from dispatch.sweep import DUE_SOON, RUNNING_STATES
@@ -27,9 +27,11 @@ def due_soon_q(now: datetime) -> Q:
              complete_due_at__lt=now + DUE_SOON)
 
 
-def _pending_extension() -> Exists:
-    return Exists(ExtensionRequest.objects.filter(order=OuterRef("pk"),
-                                                  state=ExtensionRequest.State.PENDING))
+def _pending_extension() -> Q:
+    # The few pending requests, read once (a hashed subplan), not probed for each of a unit's
+    # thousands of open orders.
+    return Q(pk__in=ExtensionRequest.objects.filter(state=ExtensionRequest.State.PENDING)
+             .values("order_id"))
 
 
 def _last_event(action: str, field: str = "created_at") -> Subquery:

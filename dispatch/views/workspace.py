@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from dispatch import handling, notifications, reference
 from dispatch.access import has_role, is_unit_user, unit_id_of
 from dispatch.models import CoHandlingTask, ExtensionRequest, Notification, Unit
-from tickets import selectors
+from tickets import display, selectors
 from tickets.models import State
 
 from .. import forms
@@ -62,7 +62,7 @@ def _unit_order_tabs(now: datetime) -> dict[str, Q]:
         "working": Q(state__in=handling.WORKING_STATES),
         "due-soon": due_soon_q(now),
         "overdue": overdue_q(now),
-        "waiting": Q(state=State.RETURNED) | (Q(state__in=ACTIVE_STATES) & Q(_pending_extension())),
+        "waiting": Q(state=State.RETURNED) | (Q(state__in=ACTIVE_STATES) & _pending_extension()),
     }
 
 
@@ -93,8 +93,9 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     tabs = _unit_tabs(unit)
     conditions = _unit_order_tabs(now)
     # The unit's own orders: the ones it assists on come to it as co-handling tasks.
-    orders = selectors.orders_for(user).filter(lead_unit_id=unit.pk)
-    counts = _count_all(orders, conditions)
+    orders = selectors.unit_orders(user)
+    # Every tab lies within the active states: one range of the worklist index.
+    counts = _count_all(orders.filter(state__in=ACTIVE_STATES), conditions)
     task_counts = CoHandlingTask.objects.filter(
         Q(unit_id=unit.pk) | Q(requesting_unit_id=unit.pk)).exclude(
         state=CoHandlingTask.State.FINISHED).aggregate(
@@ -119,7 +120,7 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
                 extension_due=Subquery(ExtensionRequest.objects.filter(
                     order=OuterRef("pk"), state=ExtensionRequest.State.PENDING)
                     .values("requested_due_at")[:1]))
-        context["orders"] = _mark(list(rows[:LIST_LIMIT]), now)
+        context["orders"] = display.describe(_mark(list(rows[:LIST_LIMIT]), now), now)
     elif tab == "requested":
         context["tasks"] = list(
             CoHandlingTask.objects.filter(requesting_unit_id=unit.pk)

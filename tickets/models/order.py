@@ -200,9 +200,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
             ),
         ]
         indexes = [
-            # A unit's work list: its orders in a state, soonest deadline first.
+            # A unit's work list: its orders in a state, soonest deadline first. With the
+            # overdue flag, the workspace's counters read the index alone (a street's 7,000
+            # active orders: 1.5 ms instead of 21 ms reading their rows).
             models.Index(
-                fields=["lead_unit", "state", "complete_due_at", "id"], name="order_worklist"
+                fields=["lead_unit", "state", "complete_due_at", "id"], name="order_worklist",
+                include=["is_overdue"],
             ),
             # The deadline sweep looks at open orders only.
             models.Index(
@@ -225,6 +228,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def state_fields(self):
+        # ConcurrentTransitionMixin looks for its state fields among all ~50 fields for every
+        # order it makes, 2 ms of a 50-row page; the order has one.
+        return (self._meta.get_field("state"),)
 
     # -- the lifecycle ------------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""What a row of an order list shows, worked out in Python once per row.
+
+Django's template language costs microseconds for every variable, filter and tag it meets: a
+list of 50 orders with its dates, deadline phrases, shortened texts and choice labels spent
+two thirds of a 60 ms page in it (docs/benchmarks.md, scenario 3). The list templates
+(``tickets/_order_table.html``, ``dispatch/_orders.html``) print the strings made here; the
+phrases keep the msgids the templates had, so their translations stay."""
+
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from dispatch import reference
+from dispatch.models import Urgency
+
+from .models import OPEN_STATES, Order, State
+
+_URL_MARK = 987654321  # no real id: replaced by each order's own in its page's address
+
+
+def clip(text: str, length: int) -> str:
+    """``text`` cut to ``length`` characters with an ellipsis, as ``truncatechars`` does for
+    the texts the hotline stores (no combining characters in Chinese)."""
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def _moment(value: datetime | None, zone) -> tuple[str, str]:
+    """(ISO 8601 for ``<time datetime>``, month-day hour:minute) in local time."""
+    if value is None:
+        return "", ""
+    local = timezone.localtime(value, zone)
+    return local.isoformat(), local.strftime("%m-%d %H:%M")
+
+
+def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool) -> str:
+    if late:
+        return _("overdue %(t)s") % {"t": timesince(due, now)} if is_open else _("overdue")
+    return _("%(t)s left") % {"t": timeuntil(due, now)} if is_open else ""
+
+
+def describe(orders: list[Order], now: datetime, *, places: bool = False) -> list[Order]:
+    """Give each order (already marked ``late``/``due_soon`` by its view) what its row prints;
+    with ``places``, also its category, street, district and lead unit by name, from the
+    reference data each process holds (no joins)."""
+    zone = timezone.get_current_timezone()
+    states = {value: str(label) for value, label in State.choices}
+    urgencies = {value: str(label) for value, label in Urgency.choices}
+    url = reverse("order-detail", args=[_URL_MARK])
+    snap = reference.get() if places else None
+    for o in orders:
+        o.url = url.replace(str(_URL_MARK), str(o.pk))
+        o.state_label = states.get(o.state, o.state)
+        o.urgency_label = urgencies.get(o.urgency, o.urgency)
+        o.text_title = clip(o.text, 300)
+        o.subject_short = clip(o.subject or o.text, 60)
+        o.address_short = clip(o.address, 30) if o.address else "—"
+        o.reopened = (ngettext("reopened once", "reopened %(n)s times", o.reopen_count)
+                      % {"n": o.reopen_count}) if o.reopen_count else ""
+        is_open = o.state in OPEN_STATES
+        o.due_iso, o.due_short = _moment(o.complete_due_at, zone)
+        if o.complete_due_at is None:
+            o.due_phrase, o.due_class = "", ""
+        elif not o.late and o.state == State.SUSPENDED:
+            o.due_phrase, o.due_class = _("clock stopped"), "muted"
+        else:
+            o.due_phrase = _deadline(o.complete_due_at, now, late=o.late, is_open=is_open)
+            o.due_class = "late-mark" if o.late else "soon-mark" if o.due_soon else "muted"
+        o.sign_iso, o.sign_short = _moment(o.sign_due_at, zone)
+        if o.sign_due_at is not None:
+            late = getattr(o, "sign_late", False)
+            o.sign_phrase = _deadline(o.sign_due_at, now, late=late, is_open=True)
+            o.sign_class = "late-mark" if late else "soon-mark"
+        o.extension_iso, o.extension_short = _moment(getattr(o, "extension_due", None), zone)
+        o.return_reason_short = clip(getattr(o, "return_reason", None) or "", 80)
+        if places:
+            o.created_iso, o.created_short = _moment(o.created_at, zone)
+            category = snap.categories.get(o.category_id)
+            street = snap.units.get(o.street_id)
+            district = snap.units.get(street.parent_id) if street is not None else None
+            lead = snap.units.get(o.lead_unit_id)
+            o.category_name = category.name if category is not None else "—"
+            o.category_path = category.path if category is not None else ""
+            o.place = " · ".join(u.name for u in (district, street) if u is not None)
+            o.lead_unit_name = lead.name if lead is not None else "—"
+    return orders
