@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 CREATE_QUERIES = 6
 # The page's ids (one UNION ALL of limited parts), its rows, their assisting units.
 LIST_QUERIES = {"lead": 3, "dispatcher": 3}
-# With the session, its user, and the user's roles and unit (one query).
-PAGE_QUERIES = {"landing": 8, "queue": 5}
+# The session comes from the shared cache (cached_db); then the user, and the user's roles and
+# unit (one query).
+PAGE_QUERIES = {"landing": 7, "queue": 4}
 # Begin, the row lock, the update, the event, commit; the answer reads the assisting units.
 STEP_QUERIES = 6
 
@@ -122,3 +123,19 @@ def test_sign_contact_and_complete_each_run_a_fixed_number_of_queries(
             response = client.post(f"/api/orders/{order.pk}/{action}/", body, format="json")
         assert response.status_code == 200, response.content
         assert response.json()["state"] == state
+
+
+def test_a_step_updates_only_the_columns_it_changed():
+    from tickets import services
+
+    order = order_in_state(State.DISPATCHED)
+    with CaptureQueriesContext(connection) as queries:
+        services.order_sign(order_id=order.pk, actor=staff_of(order.lead_unit))
+    update = next(q["sql"] for q in queries.captured_queries
+                  if q["sql"].startswith('UPDATE "tickets_order"'))
+    assigned = update.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+    assert sorted(c.split('"')[1] for c in assigned.split(", ")) == [
+        "signed_at", "state", "updated_at"]
+    signed = type(order).objects.get(pk=order.pk)
+    assert signed.state == State.SIGNED and signed.signed_at is not None
+    assert signed.text == order.text and signed.complete_due_at == order.complete_due_at
