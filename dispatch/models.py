@@ -364,13 +364,15 @@ class Notification(models.Model):
         EXTENSION_REQUEST = "extension_request", _("extension requested")
         WARNING = "warning", _("early warning")
 
+    # ``notification_unit_time`` leads with the unit: no second index for it. ``key`` is
+    # unique by a constraint (Meta), which adds no LIKE-pattern index as ``unique=True`` does.
     unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.CASCADE,
-                             related_name="notifications")
+                             related_name="notifications", db_index=False)
     order = models.ForeignKey("tickets.Order", verbose_name=_("order"), null=True, blank=True,
                               on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     message = models.CharField(_("message"), max_length=300)
-    key = models.CharField(_("key"), max_length=120, unique=True)
+    key = models.CharField(_("key"), max_length=120)
     created_at = models.DateTimeField(_("at"), auto_now_add=True)
     read_by = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("read by"),
                                      blank=True, related_name="+")
@@ -388,6 +390,7 @@ class Notification(models.Model):
             models.Index(fields=["created_at"], condition=models.Q(sms_pending=True),
                          name="notification_sms_pending"),
         ]
+        constraints = [models.UniqueConstraint(fields=["key"], name="notification_key_unique")]
 
     def __str__(self) -> str:
         return self.message

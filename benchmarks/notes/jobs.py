@@ -126,12 +126,17 @@ def sweep(report) -> list[str]:
                "run and the reset left behind."
                if len(runs) > 1 and runs[0] < min(runs[1:]) else ""),
             "",
-            "**What would fix it** (tickets/models/order.py, dispatch/sweep.py): an index "
-            "the claim can start at its first candidate: a partial index on "
-            "`complete_due_at` of the running states `WHERE NOT is_overdue` (and one "
-            "`WHERE NOT is_due_soon` for the due-soon pass), so that a batch reads only the "
-            "rows it claims; and fewer indexes on `tickets_order` (see scenario 1) to make "
-            "each row's new version cheaper to write.",
+            "**What would fix it** (tickets/models/order.py, dispatch/sweep.py): cheaper new "
+            "row versions. Flagging an order is not a HOT update: `is_overdue` is part of two "
+            "indexes (the predicate of `order_due_unflagged`, which lets the claim start at its "
+            "first candidate, and the INCLUDE of `order_worklist`, which lets the workspace "
+            "count from the index alone), and pages loaded by COPY are full, so each flagged "
+            "order's new version goes into every index of `tickets_order` (EXPLAIN (ANALYZE, "
+            "WAL) of one batch of 5,000: 75,830 WAL records, 15 an order, and 505 of its 558 "
+            "ms in the UPDATE; docs/benchmarks.md, second round). With the flag in no index and "
+            "a fillfactor below 100 on `tickets_order` (room on each page for the new version), "
+            "a flag would be one heap write; the claim would then find its orders another way "
+            "(a small table of pending deadlines, emptied as they are flagged).",
             "",
         ]
     return lines
