@@ -121,6 +121,14 @@ class OrderFilter(django_filters.FilterSet):
         model = Order
         fields = []
 
+    def get_form_class(self):
+        # The form's fields follow from the declarations above alone (no choices read from
+        # the database): made once per process, not with their labels on every list call.
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def left_to_the_page(self, queryset, name, value):
         return queryset
 
