@@ -1,0 +1,57 @@
+"""How long one page or API call takes in this process, against the benchmark database:
+``python -m benchmarks.request_timing PATH --user NAME [--token] [--times N]``. The request is
+made with Django's test client as the user (a signed-in session, or ``--token`` for the API),
+once to warm up and then ``--times`` times; prints the mean milliseconds (docs/benchmarks.md).
+Run it from another checkout (a git worktree) to compare two commits on the same database."""
+
+import argparse
+import sys
+import time
+
+from . import env
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", help="e.g. /workspace/ or '/api/orders/?unit=121'")
+    parser.add_argument("--user", required=True, help="username of a user in the bench database")
+    parser.add_argument("--token", action="store_true", help="authenticate with an API token")
+    parser.add_argument("--times", type=int, default=30)
+    args = parser.parse_args(argv)
+    env.apply_to_this_process()
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from .people import _session_for
+
+    user = get_user_model().objects.filter(username=args.user).first()
+    if user is None:
+        print(f"no user {args.user!r} in {env.DB_NAME}", file=sys.stderr)
+        return 2
+    if args.token:
+        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+    else:
+        client = Client()
+        client.cookies["sessionid"] = _session_for(user)
+
+    def get() -> int:
+        return client.get(args.path, HTTP_X_FORWARDED_PROTO="https").status_code
+
+    status = get()
+    if status != 200:
+        print(f"{args.path} answered {status}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    for _ in range(args.times):
+        get()
+    print(f"{args.path} as {args.user}: {(time.perf_counter() - started) / args.times * 1000:.1f}"
+          f" ms a request (mean of {args.times})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
