@@ -132,8 +132,9 @@ def sweep(report) -> list[str]:
             "first candidate, and the INCLUDE of `order_worklist`, which lets the workspace "
             "count from the index alone), and pages loaded by COPY are full, so each flagged "
             "order's new version goes into every index of `tickets_order` (EXPLAIN (ANALYZE, "
-            "WAL) of one batch of 5,000: 75,830 WAL records, 15 an order, and 505 of its 558 "
-            "ms in the UPDATE; docs/benchmarks.md, second round). With the flag in no index and "
+            "WAL) of one batch of 5,000, `python -m benchmarks.sweep_plan`: 15 WAL records an "
+            "order for the UPDATE, which took 263–368 of the batch's 407–518 ms; "
+            "docs/benchmarks.md, second round). With the flag in no index and "
             "a fillfactor below 100 on `tickets_order` (room on each page for the new version), "
             "a flag would be one heap write; the claim would then find its orders another way "
             "(a small table of pending deadlines, emptied as they are flagged).",
