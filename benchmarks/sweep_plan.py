@@ -1,8 +1,8 @@
 """Where one deadline-sweep batch spends its time: ``python -m benchmarks.sweep_plan`` prints
 ``EXPLAIN (ANALYZE, BUFFERS, WAL)`` of the first batch statement of a sweep over the benchmark
 database (after ``make bench``: the orders that fell due in the seed's last hour, unflagged
-first, as the scenario resets them), inside a transaction that is rolled back, so the database is left as it was
-(docs/benchmarks.md)."""
+first, as the scenario resets them), inside a transaction that is rolled back, so the database
+is left as it was (docs/benchmarks.md)."""
 
 import json
 import sys

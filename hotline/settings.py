@@ -175,7 +175,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(12 * 3600))
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # read from the shared cache: no query per page
+# Sessions are read from the shared cache (no query per page) and kept in the database too.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts and style sheets only from our own static files,
 # no inline <script>/<style>, no eval (htmx is told so in base.html), no framing, forms post
