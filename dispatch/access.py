@@ -1,5 +1,6 @@
-"""Who a user is: their roles (Django groups) and their unit. Read once per request, in one
-query (or with the API token, see ``TokenAuthentication``), and kept on the user object."""
+"""Who a user is: their roles (Django groups) and their unit. Read once per request, from the
+shared cache or in one query (with the API token: ``TokenAuthentication``), and kept on the user
+object."""
 
 import hashlib
 import logging
@@ -48,9 +49,27 @@ def remember(user, *, role_bits: int | None, unit_id: int | None) -> None:
 
 
 def _load(user) -> None:
-    role_bits, unit_id = (
-        user._meta.model._default_manager.filter(pk=user.pk).annotate(**identity(OuterRef("pk")))
-        .values_list("hotline_role_bits", "hotline_unit_id").get())
+    """A signed-in user's roles and unit: from the shared cache, under the same generation as
+    the API tokens (so any change to a user, their groups or unit is seen at once), or in one
+    query, then kept for ``TOKEN_CACHE_SECONDS``."""
+    cache_key = f"identity:{user.pk}"
+    try:
+        found = cache.get_many([cache_key, _GENERATION])
+        generation = _current_generation(found)
+    except Exception:  # noqa: BLE001 - see TOKEN_CACHE_SECONDS
+        logger.warning("the cache is unavailable: roles are read from the database",
+                       exc_info=True)
+        found, generation = {}, None
+    kept = found.get(cache_key)
+    if kept is not None and generation is not None and kept[0] == generation:
+        _generation, role_bits, unit_id = kept
+    else:
+        role_bits, unit_id = (
+            user._meta.model._default_manager.filter(pk=user.pk)
+            .annotate(**identity(OuterRef("pk")))
+            .values_list("hotline_role_bits", "hotline_unit_id").get())
+        if generation is not None:
+            _keep(cache_key, (generation, role_bits, unit_id))
     remember(user, role_bits=role_bits, unit_id=unit_id)
 
 
@@ -128,11 +147,11 @@ def forget_tokens(*_args, **_kwargs) -> None:
 
 
 def _keep(cache_key: str, entry: tuple) -> None:
-    # The user comes without its password hash (deferred): the cache never holds one.
+    # A token's user comes without its password hash (deferred): the cache never holds one.
     try:
         cache.set(cache_key, entry, TOKEN_CACHE_SECONDS)
     except Exception:  # noqa: BLE001 - see TOKEN_CACHE_SECONDS
-        logger.warning("could not keep an API token in the cache", exc_info=True)
+        logger.warning("could not keep a user's identity in the cache", exc_info=True)
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

@@ -5,6 +5,8 @@ their unit or the token must count from the very next request."""
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -95,3 +97,24 @@ def test_a_cache_that_fails_costs_a_query_not_an_answer(people, monkeypatch):
     assert intake(client).status_code == 201
     people.agent.groups.remove(Group.objects.get(name=Role.AGENT))
     assert intake(client).status_code == 403
+
+
+def test_a_signed_in_users_roles_come_from_the_cache_until_they_change(client, people):
+    client.force_login(people.lead)
+    assert client.get("/workspace/").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/workspace/").status_code == 200
+    assert not [q for q in queries.captured_queries if "auth_user_groups" in q["sql"]]
+    people.lead.groups.remove(Group.objects.get(name=Role.STREET_STAFF))
+    assert client.get("/workspace/").status_code == 403
+
+
+def test_a_signed_in_user_gets_an_answer_when_the_cache_fails(client, people, monkeypatch):
+    client.force_login(people.lead)
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("the cache is down")
+
+    monkeypatch.setattr(cache, "get_many", broken)
+    monkeypatch.setattr(cache, "set", broken)
+    assert client.get("/workspace/").status_code == 200
