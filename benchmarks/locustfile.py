@@ -21,8 +21,26 @@ _assign = itertools.count()
 FORWARDED = {"X-Forwarded-Proto": "https"}  # as a TLS-terminating proxy would send
 
 
+def _paced(rate: float):
+    """``rate`` tasks a second per user, each user at a phase of its own: independent agents
+    do not type in step. (locust's ``constant_throughput`` counts from each user's start, and
+    locust starts the users of a second together: their requests would come all at once.)"""
+    period = 1 / rate
+
+    def wait(user) -> float:
+        now = time.perf_counter()
+        if not hasattr(user, "_paced_next"):
+            user._paced_next = now + random.uniform(0, period)
+        else:
+            user._paced_next = max(user._paced_next + period, now)
+        return user._paced_next - now
+    return wait
+
+
 def _wait():
     kind, value = PLAN.get("wait", ["constant", 0])
+    if kind == "paced":
+        return _paced(value)
     if kind == "constant_throughput":
         return constant_throughput(value)
     if kind == "between":

@@ -91,7 +91,9 @@ def intake(report) -> list[str]:
         f"Locust users (agents with API tokens) POST real request texts with an address (routed "
         f"to its street), a confirmed category and an urgency mix (80% ordinary, 12% "
         f"utilities, 2% urgent, 6% complex; benchmarks/locustfile.py). Sustained: "
-        f"{r['clients']['max']} users without pause; fixed rate: {r['clients']['fixed_rate']}. "
+        f"{r['clients']['max']} users without pause; fixed rate: {r['clients']['fixed_rate']}"
+        + (", each at its own point of its 0.2 s pace"
+           if r["clients"].get("staggered") else "") + ". "
         + _stored(r),
         "",
         "Sustained runs:", "", *runs_table(runs, unit="orders/s"), "",
@@ -211,7 +213,15 @@ def _bursts(report, r, runs) -> str:
     text = (f"At 100 creates a second the servers use {need:,.1f} of the "
             f"{cores(report) or '?'} cores' seconds each second, yet the latency is "
             f"{lat(lat100)} ms (median / p95 / p99; the fastest {ms(lat100.get('min'))} ms).")
-    if users and per and w:
+    if users and per and w and (r.get("clients") or {}).get("staggered"):
+        u = int(users.group(1))
+        text += (f" Each of the {u} users keeps its own point of its 0.2 s pace "
+                 "(benchmarks/locustfile.py `_paced`), so the requests arrive spread out, as "
+                 "independent agents' would; a request's wait "
+                 f"is for one of the {w} sync workers (about {ms(per)} ms a create, the "
+                 "sustained runs' figure) and for a core, which the web workers share with "
+                 "PostgreSQL, the Celery worker and the load generator.")
+    elif users and per and w:
         u = int(users.group(1))
         text += (f" The harness starts its {u} users at once (`--spawn-rate` equal to the "
                  "users, benchmarks/loadgen.py) and `constant_throughput` keeps each to its "
