@@ -53,16 +53,9 @@ def _load(user) -> None:
     the API tokens (so any change to a user, their groups or unit is seen at once), or in one
     query, then kept for ``TOKEN_CACHE_SECONDS``."""
     cache_key = f"identity:{user.pk}"
-    try:
-        found = cache.get_many([cache_key, _GENERATION])
-        generation = _current_generation(found)
-    except Exception:  # noqa: BLE001 - see TOKEN_CACHE_SECONDS
-        logger.warning("the cache is unavailable: roles are read from the database",
-                       exc_info=True)
-        found, generation = {}, None
-    kept = found.get(cache_key)
-    if kept is not None and generation is not None and kept[0] == generation:
-        _generation, role_bits, unit_id = kept
+    kept, generation = _kept(cache_key)
+    if kept is not None:
+        role_bits, unit_id = kept
     else:
         role_bits, unit_id = (
             user._meta.model._default_manager.filter(pk=user.pk)
@@ -146,6 +139,22 @@ def forget_tokens(*_args, **_kwargs) -> None:
     transaction.on_commit(_new_generation)
 
 
+def _kept(cache_key: str) -> tuple[tuple | None, str | None]:
+    """What is kept under ``cache_key`` (without its generation) if it is of the current
+    generation, and that generation (``None`` when the cache is unavailable: keep nothing)."""
+    try:
+        found = cache.get_many([cache_key, _GENERATION])
+        generation = _current_generation(found)
+    except Exception:  # noqa: BLE001 - see TOKEN_CACHE_SECONDS
+        logger.warning("the cache is unavailable: identities are read from the database",
+                       exc_info=True)
+        return None, None
+    entry = found.get(cache_key)
+    if entry is not None and entry[0] == generation:
+        return entry[1:], generation
+    return None, generation
+
+
 def _keep(cache_key: str, entry: tuple) -> None:
     # A token's user comes without its password hash (deferred): the cache never holds one.
     try:
@@ -161,16 +170,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         cache_key = _token_cache_key(key)
-        try:
-            found = cache.get_many([cache_key, _GENERATION])
-            generation = _current_generation(found)
-        except Exception:  # noqa: BLE001 - see TOKEN_CACHE_SECONDS
-            logger.warning("the cache is unavailable: API tokens are read from the database",
-                           exc_info=True)
-            found, generation = {}, None
-        kept = found.get(cache_key)
-        if kept is not None and generation is not None and kept[0] == generation:
-            _generation, user, role_bits, unit_id = kept
+        kept, generation = _kept(cache_key)
+        if kept is not None:
+            user, role_bits, unit_id = kept
         else:
             model = self.get_model()
             token = (model.objects.select_related("user").defer("user__password")

@@ -56,13 +56,16 @@ ORDER_SORT = {
 }
 
 
-def _unit_order_tabs(now: datetime) -> dict[str, Q]:
+def _unit_order_tabs(now: datetime, *, pending_extension: Q | None = None) -> dict[str, Q]:
+    """The tabs' conditions. ``pending_extension``: the orders with a pending extension request
+    (by default a subquery, which counting reads once; a list of ids makes it an index lookup)."""
+    pending_extension = pending_extension or _pending_extension()
     return {
         "to-sign": Q(state__in=[State.DISPATCHED, State.REOPENED]),
         "working": Q(state__in=handling.WORKING_STATES),
         "due-soon": due_soon_q(now),
         "overdue": overdue_q(now),
-        "waiting": Q(state=State.RETURNED) | (Q(state__in=ACTIVE_STATES) & _pending_extension()),
+        "waiting": Q(state=State.RETURNED) | (Q(state__in=ACTIVE_STATES) & pending_extension),
     }
 
 
@@ -115,8 +118,7 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
         pending = list(ExtensionRequest.objects.filter(
             order__lead_unit_id=unit.pk, state=ExtensionRequest.State.PENDING)
             .values_list("order_id", flat=True))
-        conditions["waiting"] = Q(state=State.RETURNED) | Q(pk__in=pending,
-                                                             state__in=ACTIVE_STATES)
+        conditions = _unit_order_tabs(now, pending_extension=Q(pk__in=pending))
     if tab in conditions:
         rows = orders.filter(conditions[tab]).annotate(
             open_tasks=_task_count(state__in=[CoHandlingTask.State.REQUESTED,
