@@ -1,11 +1,12 @@
 """Scenario 5: the deadline sweep (dispatch.sweep.sweep) over the seeded open orders, of which
-1% have just passed their completion deadline and are not flagged yet: one sweep flags them,
-writes their history notes and notifications and queues their SMS jobs (Redis).
+1% have just passed their completion deadline and are not announced yet: one sweep announces
+them (their deadline notices, history notes and notifications) and queues their SMS jobs
+(Redis).
 
 The sweep runs at the seeded history's "now", so exactly the seeded orders are newly overdue
-whenever the scenario runs. Between runs the harness puts the flags back (and removes that
-run's notifications, keyed by the sweep's time, which would otherwise be skipped as duplicates):
-each run does the same work."""
+whenever the scenario runs. Between runs the harness removes that run's deadline notices and
+notifications (the latter keyed by the sweep's time, which would otherwise be skipped as
+duplicates): each run does the same work."""
 
 import time
 from datetime import timedelta
@@ -15,16 +16,17 @@ from django.test.utils import CaptureQueriesContext
 
 from dispatch import sweep as deadline_sweep
 from dispatch.models import Notification
-from tickets.models import OPEN_STATES, Order
+from tickets.models import OPEN_STATES, DeadlineNotice, Order
 
 from . import database, profiling
 from .stats import summary
 
 
 def _reset(ids: list[int], now) -> None:
+    # Harness only: the announcements go, so that the next run has the same work to do.
     with connection.cursor() as cursor:
-        # Harness only: the flags go back so that the next run has the same work to do.
-        cursor.execute("UPDATE tickets_order SET is_overdue = FALSE WHERE id = ANY(%s)", [ids])
+        cursor.execute("DELETE FROM tickets_deadlinenotice WHERE order_id = ANY(%s) "
+                       "AND kind = 'overdue'", [ids])
     Notification.objects.filter(key__endswith=f":{int(now.timestamp())}",
                                 kind__in=["overdue", "due_soon"]).delete()
 
@@ -66,15 +68,15 @@ def run(profile, seeded_end, *, log=print) -> dict:
     now = seeded_end
     open_orders = Order.objects.filter(state__in=OPEN_STATES).count()
     # The seed put these deadlines in the last hour before its "now" (and those of the orders
-    # overdue for longer at least two hours back, flagged already).
+    # overdue for longer at least two hours back, announced already).
     newly = list(Order.objects.filter(state__in=deadline_sweep.RUNNING_STATES,
                                       complete_due_at__lt=now,
                                       complete_due_at__gte=now - timedelta(hours=1))
                  .values_list("pk", flat=True))
     _reset(newly, now)
-    already = Order.objects.filter(state__in=OPEN_STATES, is_overdue=True).count()
+    already = DeadlineNotice.objects.filter(kind=DeadlineNotice.Kind.OVERDUE).count()
     log(f"sweep: {open_orders:,} open orders, {len(newly):,} newly overdue, {already:,} "
-        f"flagged before")
+        f"announced before")
     runs, results = [], []
     for i in range(profile.sweep_runs):
         if i:
@@ -98,13 +100,14 @@ def run(profile, seeded_end, *, log=print) -> dict:
     idle_seconds = time.perf_counter() - started
     drained = _drain_sms_jobs(log)
     claim_sql = (
-        "SELECT id FROM tickets_order WHERE state IN ('dispatched', 'signed', 'in_progress', "
-        "'reopened') AND complete_due_at < %s AND NOT is_overdue ORDER BY complete_due_at "
-        "LIMIT 5000")
+        "SELECT r.id, r.complete_due_at FROM tickets_order r WHERE r.state IN ('dispatched', "
+        "'signed', 'in_progress', 'reopened') AND r.complete_due_at < %s AND NOT EXISTS ("
+        "SELECT 1 FROM tickets_deadlinenotice n WHERE n.order_id = r.id AND n.kind = 'overdue' "
+        "AND n.due_at = r.complete_due_at) ORDER BY r.complete_due_at, r.id LIMIT 5000")
     return {
         "open_orders": open_orders,
         "newly_overdue": len(newly),
-        "flagged_before": already,
+        "announced_before": already,
         "seconds": summary(runs, digits=3),
         "runs": [round(r, 3) for r in runs],
         "results": results,

@@ -1,6 +1,6 @@
 """Where one deadline-sweep batch spends its time: ``python -m benchmarks.sweep_plan`` prints
 ``EXPLAIN (ANALYZE, BUFFERS, WAL)`` of the first batch statement of a sweep over the benchmark
-database (after ``make bench``: the orders that fell due in the seed's last hour, unflagged
+database (after ``make bench``: the orders that fell due in the seed's last hour, not announced
 first, as the scenario resets them), inside a transaction that is rolled back, so the database
 is left as it was (docs/benchmarks.md)."""
 
@@ -36,7 +36,7 @@ def main() -> int:
                  .values_list("pk", flat=True))
 
     def explain(execute, sql, params, many, context):
-        if sql.startswith("WITH claimed"):
+        if sql.startswith("WITH next"):
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, params)
                 print("\n".join(row[0] for row in cursor.fetchall()))
@@ -46,11 +46,11 @@ def main() -> int:
     print(f"{len(newly):,} orders fell due in the seed's last hour")
     try:
         with transaction.atomic():
-            # As the scenario's harness does between runs: the flags back, that time's
+            # As the scenario's harness does between runs: the announcements and that time's
             # notifications gone (else the batch would skip them as duplicates).
             with connection.cursor() as cursor:
-                cursor.execute("UPDATE tickets_order SET is_overdue = FALSE WHERE id = ANY(%s)",
-                               [newly])
+                cursor.execute("DELETE FROM tickets_deadlinenotice WHERE order_id = ANY(%s) "
+                               "AND kind = 'overdue'", [newly])
             Notification.objects.filter(key__endswith=f":{int(now.timestamp())}",
                                         kind__in=["overdue", "due_soon"]).delete()
             with connection.execute_wrapper(explain):

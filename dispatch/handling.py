@@ -207,9 +207,8 @@ def extension_decide(*, request_id: int, actor, approve: bool, comment: str = ""
         request.decision_comment = comment
         request.save()
         if approve:
-            order.complete_due_at = request.requested_due_at
-            order.is_overdue = order.is_due_soon = False
-            order.save(update_fields=["complete_due_at", "is_overdue", "is_due_soon", "updated_at"])
+            order.complete_due_at = request.requested_due_at  # the sweep judges it afresh
+            order.save(update_fields=["complete_due_at", "updated_at"])
         event = record_event(order, actor=actor, action="extension_" + request.state,
                              kind=OrderEvent.Kind.NOTE, comment=comment,
                              data={"request": request.pk})

@@ -1,32 +1,39 @@
-"""The deadline sweep (DESIGN §4): marks open orders due soon and overdue, in batches.
+"""The deadline sweep (DESIGN §4): announces the open orders due soon and overdue, in batches.
 
-Each batch claims its rows with one conditional UPDATE (``… AND NOT is_overdue``), on
-PostgreSQL over ``FOR UPDATE SKIP LOCKED``, so two sweeps running at once never act on the same
-order twice and a re-run changes nothing. The history event of each change is written in the
-same transaction as the flag, with the unit's notification. Suspended orders are skipped: their
-clock is stopped. A batch's overdue notifications go by SMS through one Celery task queued after
-its commit, never one task per order; on PostgreSQL the batch itself is one statement, so the
-sweep costs a few round trips per 5,000 orders (issue 7, scenario 5).
+Whether an order is overdue or due soon follows from its deadline (``Order.is_overdue_at``);
+the sweep adds the announcement: a history note and the lead unit's notification (by SMS when
+overdue), once per order, kind and deadline. ``DeadlineNotice`` keeps which deadlines it has
+announced, so a re-run announces nothing twice, a new deadline (an extension, a resume, a
+reopening) is announced afresh, and the sweep never writes to the order's row (issue 7,
+scenario 5: an order's new row version is written in all of its ~10 indexes).
+
+Each batch walks the running orders by deadline (``order_running_due``, read from the index
+alone), past the deadlines already announced, and inserts the next ones' notices; the insert's
+``ON CONFLICT DO NOTHING`` decides between two sweeps running at once, so each announcement is
+written once. On PostgreSQL a batch with its notes and notifications is one statement, a few
+round trips per 5,000 orders, and an order in the middle of a transition (its row locked) is
+left to the next sweep. Suspended orders are skipped: their clock is stopped. A batch's overdue
+notifications go by SMS through one Celery task queued after its commit, never one per order.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import CoHandlingTask, Notification
 from dispatch.notifications import notify_many, queue_sms_on_commit
-from tickets.models import RUNNING_STATES, Order, OrderEvent
+from tickets.models import DUE_SOON, RUNNING_STATES, DeadlineNotice, Order, OrderEvent
+
+__all__ = ["DUE_SOON", "RUNNING_STATES", "SweepResult", "sweep"]
 
 MESSAGES = {"overdue": _("Order %(number)s is overdue: please handle it without delay"),
             "due_soon": _("Order %(number)s is due within 24 hours"),
             "task_overdue": _("The co-handling task on order %(number)s is overdue")}
-
-#: An order is "due soon" this long before its completion deadline.
-DUE_SOON = timedelta(hours=24)
 
 
 @dataclass
@@ -36,63 +43,95 @@ class SweepResult:
     tasks_overdue: int = 0
 
 
+@dataclass
+class Batch:
+    seen: int  # orders the walk found not yet announced (fewer than asked: the walk is done)
+    claimed: int  # … of which this batch announced (another sweep may have taken some)
+    last_due: datetime | None  # where the next batch's walk starts
+
+
 def _templates() -> dict[str, str]:
     """The messages in the platform's language (the sweep may run inside a request in English)."""
     with translation.override(settings.LANGUAGE_CODE):
         return {action: str(text) for action, text in MESSAGES.items()}
 
 
-def _claim_sql(flag: str, *, after: datetime | None, before: datetime,
-               batch: int) -> tuple[str, list]:
-    """The conditional UPDATE that claims a batch, returning (id, state, lead_unit_id, number)
-    of each order it flagged."""
-    table = Order._meta.db_table
-    states = ", ".join(["%s"] * len(RUNNING_STATES))
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"UPDATE {table} SET {flag} = TRUE WHERE id IN ("
-        f"SELECT id FROM {table} WHERE state IN ({states}) AND complete_due_at < %s "
-        f"{'AND complete_due_at >= %s ' if after else ''}"
-        f"AND NOT {flag} ORDER BY complete_due_at LIMIT %s{lock}) AND NOT {flag} "
-        f"RETURNING id, state, lead_unit_id, number"
-    )
-    return sql, [*RUNNING_STATES, before, *([after] if after else []), batch]
-
-
 def _key(action: str, order_id: int | str, now: datetime) -> str:
     return f"{action}:{order_id}:{int(now.timestamp())}"
 
 
-def _batch(flag: str, action: str, *, after: datetime | None, before: datetime, batch: int,
-           now: datetime, template: str) -> int:
-    """One batch in the current transaction: claim, history notes, notifications (by SMS for
-    overdue ones, queued after the commit). Returns how many orders it claimed."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_claim_sql(flag, after=after, before=before, batch=batch))
-        rows = cursor.fetchall()
+def _announce_each(notices: list[DeadlineNotice]) -> list[bool]:
+    """Insert the notices; where another sweep was first, leave its notice alone."""
+    try:
+        with transaction.atomic():
+            DeadlineNotice.objects.bulk_create(notices)
+        return [True] * len(notices)
+    except IntegrityError:
+        made = []
+        for notice in notices:
+            try:
+                with transaction.atomic():
+                    notice.save(force_insert=True)
+                made.append(True)
+            except IntegrityError:
+                made.append(False)
+        return made
+
+
+def _batch(kind: str, *, after: datetime | None, before: datetime, batch: int,
+           now: datetime, template: str) -> Batch:
+    """One batch in the current transaction, on any database: the next orders whose deadline
+    (before ``before``) is not announced yet, their notices, history notes and notifications
+    (by SMS for overdue ones, queued after the commit)."""
+    announced = DeadlineNotice.objects.filter(order=OuterRef("pk"), kind=kind,
+                                              due_at=OuterRef("complete_due_at"))
+    due = Order.objects.filter(state__in=RUNNING_STATES, complete_due_at__lt=before)
+    if after is not None:
+        due = due.filter(complete_due_at__gte=after)
+    rows = list(due.filter(~Exists(announced)).order_by("complete_due_at", "id").values_list(
+        "id", "state", "lead_unit_id", "number", "complete_due_at")[:batch])
+    made = _announce_each([DeadlineNotice(order_id=row[0], kind=kind, due_at=row[4],
+                                          created_at=now) for row in rows])
+    claimed = [row for row, ok in zip(rows, made, strict=True) if ok]
     OrderEvent.objects.bulk_create(
-        OrderEvent(order_id=order_id, kind=OrderEvent.Kind.NOTE, action=action,
+        OrderEvent(order_id=order_id, kind=OrderEvent.Kind.NOTE, action=kind,
                    from_state=state, to_state=state, actor_unit_id=None,
                    comment="", data={"unit": unit_id}, created_at=now)
-        for order_id, state, unit_id, _number in rows
+        for order_id, state, unit_id, _number, _due in claimed
     )
     notify_many(
-        [Notification(unit_id=unit_id, order_id=order_id, kind=action,
-                      message=template % {"number": number}, key=_key(action, order_id, now))
-         for order_id, _state, unit_id, number in rows if unit_id],
-        sms=action == "overdue")
-    return len(rows)
+        [Notification(unit_id=unit_id, order_id=order_id, kind=kind,
+                      message=template % {"number": number}, key=_key(kind, order_id, now))
+         for order_id, _state, unit_id, number, _due in claimed if unit_id],
+        sms=kind == DeadlineNotice.Kind.OVERDUE.value)
+    return Batch(len(rows), len(claimed), rows[-1][4] if rows else None)
 
 
-def _batch_postgresql(flag: str, action: str, *, after: datetime | None, before: datetime,
-                      batch: int, now: datetime, template: str) -> int:
-    """``_batch`` as one statement: the claimed rows never leave the server, so a batch costs
-    the same one round trip however many orders it holds, and no Python object per order."""
-    claim, params = _claim_sql(flag, after=after, before=before, batch=batch)
-    sms = action == "overdue"
-    prefix, suffix = _key(action, "|", now).split("|")
+def _batch_postgresql(kind: str, *, after: datetime | None, before: datetime, batch: int,
+                      now: datetime, template: str) -> Batch:
+    """``_batch`` as one statement: the orders never leave the server, so a batch costs one
+    round trip however many orders it holds, and no Python object per order. The walk reads
+    ids and deadlines from the index alone; only the orders announced are read and locked
+    (``FOR KEY SHARE``: a transition's row lock makes the batch skip the order)."""
+    orders, notices = Order._meta.db_table, DeadlineNotice._meta.db_table
+    states = ", ".join(["%s"] * len(RUNNING_STATES))
+    sms = kind == DeadlineNotice.Kind.OVERDUE.value
+    prefix, suffix = _key(kind, "|", now).split("|")
     sql = (
-        f"WITH claimed AS ({claim}), "
+        f"WITH next AS (SELECT r.id, r.complete_due_at FROM {orders} r "
+        f"WHERE r.state IN ({states}) AND r.complete_due_at < %s "
+        f"{'AND r.complete_due_at >= %s ' if after is not None else ''}"
+        f"AND NOT EXISTS (SELECT 1 FROM {notices} n WHERE n.order_id = r.id AND n.kind = %s "
+        f"AND n.due_at = r.complete_due_at AND n.due_at < %s "  # the walk's range, for the
+        f"{'AND n.due_at >= %s ' if after is not None else ''}) "  # planner: notices in it only
+        f"ORDER BY r.complete_due_at, r.id LIMIT %s), "
+        f"due AS (SELECT o.id, o.state, o.lead_unit_id, o.number, o.complete_due_at "
+        f"FROM {orders} o WHERE o.id IN (SELECT id FROM next) AND o.state IN ({states}) "
+        f"AND o.complete_due_at < %s FOR KEY SHARE OF o SKIP LOCKED), "
+        f"notice AS (INSERT INTO {notices} (order_id, kind, due_at, created_at) "
+        f"SELECT id, %s, complete_due_at, %s FROM due ON CONFLICT DO NOTHING "
+        f"RETURNING order_id), "
+        f"claimed AS (SELECT * FROM due WHERE id IN (SELECT order_id FROM notice)), "
         f"event AS (INSERT INTO {OrderEvent._meta.db_table} (order_id, kind, action, "
         f"from_state, to_state, actor_unit_id, comment, data, is_public, created_at) "
         f"SELECT id, %s, %s, state, state, NULL, '', jsonb_build_object('unit', lead_unit_id), "
@@ -102,16 +141,44 @@ def _batch_postgresql(flag: str, action: str, *, after: datetime | None, before:
         f"SELECT lead_unit_id, id, %s, left(replace(%s, '%%(number)s', number), 300), "
         f"%s || id || %s, %s, %s FROM claimed WHERE lead_unit_id IS NOT NULL "
         f"ON CONFLICT (key) DO NOTHING RETURNING key) "
-        f"SELECT (SELECT count(*) FROM claimed), ARRAY(SELECT key FROM note)"
+        f"SELECT (SELECT count(*) FROM next), (SELECT max(complete_due_at) FROM next), "
+        f"(SELECT count(*) FROM claimed), ARRAY(SELECT key FROM note)"
     )
-    params += [OrderEvent.Kind.NOTE, action, now,
-               action, template, prefix, suffix, timezone.now(), sms]
+    walk = [before, *([after] if after is not None else [])]
+    params = [*RUNNING_STATES, *walk, kind, *walk, batch,
+              *RUNNING_STATES, before,
+              kind, now,
+              OrderEvent.Kind.NOTE, kind, now,
+              kind, template, prefix, suffix, timezone.now(), sms]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        claimed, keys = cursor.fetchone()
+        seen, last_due, claimed, keys = cursor.fetchone()
     if sms and keys:
         queue_sms_on_commit(keys)
-    return claimed
+    return Batch(seen, claimed, last_due)
+
+
+def _tasks_overdue(now: datetime) -> list[tuple[int, int, int, str]]:
+    """Flag the co-handling tasks past their reply deadline; (task id, order id, unit id, order
+    number) of each. One conditional UPDATE on PostgreSQL; elsewhere (SQLite, whose RETURNING
+    sees only the updated table) read, then update those still unflagged: SQLite's write
+    transactions run one at a time."""
+    waiting = [CoHandlingTask.State.REQUESTED, CoHandlingTask.State.ACCEPTED]
+    if connection.vendor != "postgresql":
+        tasks = list(CoHandlingTask.objects.filter(due_at__lt=now, is_overdue=False,
+                                                   state__in=waiting)
+                     .values_list("id", "order_id", "unit_id", "order__number"))
+        CoHandlingTask.objects.filter(pk__in=[t[0] for t in tasks]).update(is_overdue=True)
+        return tasks
+    table, orders = CoHandlingTask._meta.db_table, Order._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET is_overdue = TRUE FROM {orders} "
+            f"WHERE {orders}.id = {table}.order_id AND {table}.due_at < %s "
+            f"AND NOT {table}.is_overdue AND {table}.state IN (%s, %s) "
+            f"RETURNING {table}.id, {table}.order_id, {table}.unit_id, {orders}.number",
+            [now, *waiting])
+        return cursor.fetchall()
 
 
 def sweep(*, now: datetime | None = None, batch: int = 5000) -> SweepResult:
@@ -119,28 +186,20 @@ def sweep(*, now: datetime | None = None, batch: int = 5000) -> SweepResult:
     result = SweepResult()
     templates = _templates()
     one_batch = _batch_postgresql if connection.vendor == "postgresql" else _batch
-    for flag, after, before, action in (
-        ("is_overdue", None, now, "overdue"),
-        ("is_due_soon", now, now + DUE_SOON, "due_soon"),
+    for kind, after, before in (
+        (DeadlineNotice.Kind.OVERDUE.value, None, now),
+        (DeadlineNotice.Kind.DUE_SOON.value, now, now + DUE_SOON),
     ):
         while True:
             with transaction.atomic():
-                claimed = one_batch(flag, action, after=after, before=before, batch=batch,
-                                    now=now, template=templates[action])
-            setattr(result, action, getattr(result, action) + claimed)
-            if claimed < batch:
+                done = one_batch(kind, after=after, before=before, batch=batch, now=now,
+                                 template=templates[kind])
+            setattr(result, kind, getattr(result, kind) + done.claimed)
+            if done.seen < batch:
                 break
+            after = done.last_due  # the walk goes on from there, not from the start
     with transaction.atomic():
-        # Co-handling tasks past their reply deadline: one conditional UPDATE, then the notes.
-        table, orders = CoHandlingTask._meta.db_table, Order._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET is_overdue = TRUE FROM {orders} "
-                f"WHERE {orders}.id = {table}.order_id AND {table}.due_at < %s "
-                f"AND NOT {table}.is_overdue AND {table}.state IN (%s, %s) "
-                f"RETURNING {table}.id, {table}.order_id, {table}.unit_id, {orders}.number",
-                [now, CoHandlingTask.State.REQUESTED, CoHandlingTask.State.ACCEPTED])
-            tasks = cursor.fetchall()
+        tasks = _tasks_overdue(now)
         notify_many([Notification(unit_id=unit_id, order_id=order_id, kind="overdue",
                                   message=templates["task_overdue"] % {"number": number},
                                   key=f"task_overdue:{task_id}")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from dispatch.tasks import sweep_deadlines
 from hotline.celery import app
 from tests import factories
-from tickets.models import Order, OrderEvent
+from tickets.models import DeadlineNotice, Order, OrderEvent
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -21,10 +21,11 @@ def test_beat_task_runs_on_a_real_worker_and_marks_overdue(people):
         sweep_deadlines.delay()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if Order.objects.filter(pk=order.pk, is_overdue=True).exists():
+            if DeadlineNotice.objects.filter(order=order, kind="overdue").exists():
                 break
             time.sleep(0.2)
     assert Order.objects.get(pk=order.pk).is_overdue
+    assert DeadlineNotice.objects.filter(order=order, kind="overdue").count() == 1
     assert OrderEvent.objects.filter(order=order, action="overdue").count() == 1
 
 

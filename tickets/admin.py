@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
@@ -10,7 +11,15 @@ from dispatch.models import Unit
 from hotline.errors import ServiceError
 
 from . import services
-from .models import ApiClient, Category, KnowledgeArticle, Order, OrderEvent, PhoneReveal
+from .models import (
+    ApiClient,
+    Category,
+    KnowledgeArticle,
+    Order,
+    OrderEvent,
+    PhoneReveal,
+    overdue_q,
+)
 
 
 @admin.register(Category)
@@ -126,13 +135,29 @@ ADMIN_TRANSITIONS = {
 }
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Open orders past their completion deadline, by the rule the work lists count with."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Yes")), ("0", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("0", "1"):
+            return queryset
+        overdue = overdue_q(timezone.now())
+        return queryset.filter(overdue) if self.value() == "1" else queryset.exclude(overdue)
+
+
 @admin.register(Order)
 class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["state"]
     fsm_forms = {name: form for name, (form, _s, _a) in ADMIN_TRANSITIONS.items() if form}
     list_display = ["number", "state", "urgency", "category", "street", "lead_unit",
-                    "created_at", "complete_due_at", "is_overdue", "is_supervised"]
-    list_filter = ["state", "urgency", "channel", "request_type", "is_overdue", "is_supervised",
+                    "created_at", "complete_due_at", "overdue", "is_supervised"]
+    list_filter = ["state", "urgency", "channel", "request_type", OverdueFilter, "is_supervised",
                    "lead_unit__kind"]
     search_fields = ["=number", "=external_id", "=caller_phone", "subject"]
     list_select_related = ["category", "street", "lead_unit"]
@@ -149,11 +174,19 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         (_("handling"), {"fields": ["lead_unit", "assisting_units", "answer", "result", "solved"]}),
         (_("deadlines"), {"fields": ["deadline_counting", "sign_due_at", "contact_due_at",
                                      "complete_due_at", "return_due_at", "suspended_at",
-                                     "suspended_seconds", "is_due_soon", "is_overdue",
+                                     "suspended_seconds", "due_soon", "overdue",
                                      "is_supervised", "reopen_count"]}),
         (_("times"), {"fields": ["created_at", "created_by", "dispatched_at", "signed_at",
                                  "first_contact_at", "completed_at", "closed_at", "archived_at"]}),
     ]
+
+    @admin.display(boolean=True, description=_("overdue"))
+    def overdue(self, order: Order) -> bool:
+        return order.is_overdue
+
+    @admin.display(boolean=True, description=_("due soon"))
+    def due_soon(self, order: Order) -> bool:
+        return order.is_due_soon
 
     def get_readonly_fields(self, request, obj=None):
         # Orders change through their lifecycle only: every field is read-only here.

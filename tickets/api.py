@@ -5,6 +5,7 @@ from datetime import datetime
 
 import django_filters
 from django.db.models import F, Q
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.drainage import set_override
@@ -24,7 +25,7 @@ from hotline.errors import Conflict, Forbidden, Invalid
 from hotline.pagination import DefaultCursorPagination
 
 from . import selectors, services
-from .models import Channel, Order, RequestType, State
+from .models import Channel, Order, RequestType, State, overdue_q
 from .serializers import EventSerializer, OrderSerializer
 
 #: Session (pages' htmx, the browsable docs) or an API token whose user, roles and unit come
@@ -110,7 +111,9 @@ class OrderFilter(django_filters.FilterSet):
                                            label="category id (any level, with its children)")
     created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
-    overdue = django_filters.BooleanFilter(field_name="is_overdue")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="open and past its completion deadline (clock stopped: "
+        "past it when suspended)")
     supervised = django_filters.BooleanFilter(field_name="is_supervised")
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices)
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
@@ -131,6 +134,10 @@ class OrderFilter(django_filters.FilterSet):
 
     def left_to_the_page(self, queryset, name, value):
         return queryset
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = overdue_q(timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
     def filter_category(self, queryset, name, value):
         from dispatch import reference

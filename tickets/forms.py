@@ -19,7 +19,7 @@ from dispatch.models import Unit, Urgency
 from hotline.errors import Conflict, Forbidden, ServiceError
 
 from . import selectors
-from .models import OPEN_STATES, RUNNING_STATES, State
+from .models import OPEN_STATES, State, overdue_q
 
 # Limits of tickets.services, repeated here so the browser refuses over-long text too.
 REASON_MAX = 1000
@@ -343,14 +343,6 @@ class OrderFilterForm(forms.Form):
         if data.get("overdue"):
             orders = orders.filter(overdue_q(now))
         return orders
-
-
-def overdue_q(now: datetime) -> Q:
-    """Open orders past their completion deadline: flagged by the sweep, or due since it last
-    ran. Only open orders, so the partial index on open deadlines serves. A suspended order's
-    clock is stopped (DESIGN §4): only the sweep's flag counts for it."""
-    return Q(state__in=OPEN_STATES) & (
-        Q(is_overdue=True) | Q(state__in=RUNNING_STATES, complete_due_at__lt=now))
 
 
 def _start_of(day) -> datetime:

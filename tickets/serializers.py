@@ -23,8 +23,7 @@ STATE_LABELS = dict(State.choices)
 _PLAIN = (
     "id", "number", "external_id", "channel", "state", "request_type", "urgency", "subject",
     "text", "address", "caller_name", "is_anonymous", "wants_callback", "is_confidential",
-    "answer", "result", "solved", "suspended_seconds", "is_due_soon", "is_overdue",
-    "is_supervised", "reopen_count",
+    "answer", "result", "solved", "suspended_seconds", "is_supervised", "reopen_count",
 )
 #: Foreign keys shown as the id.
 _KEYS = ("category", "street", "community", "lead_unit", "merged_into")
@@ -138,6 +137,8 @@ class OrderSerializer(serializers.ModelSerializer):
         else:
             merged_number = order.merged_into.number if order.merged_into_id else None
         out = {name: getattr(order, name) for name in _PLAIN}
+        now = timezone.now()
+        out.update(is_due_soon=order.is_due_soon_at(now), is_overdue=order.is_overdue_at(now))
         out.update({name: getattr(order, f"{name}_id") for name in _KEYS})
         out.update({name: _moment(getattr(order, name), zone) for name in _MOMENTS})
         out.update(

@@ -118,12 +118,10 @@ def available_actions(order: Order, user) -> list[Action]:
 # -- shared bits ------------------------------------------------------------------------------
 
 def _mark_deadlines(orders, now: datetime):
-    """Flag each order late or due soon for the lists (the sweep's flags may lag a little)."""
+    """Mark each order late or due soon for the lists, by the rules the filters count with."""
     for order in orders:
-        due = order.complete_due_at
-        order.late = order.is_overdue or (order.is_open and due is not None and due < now)
-        order.due_soon = not order.late and order.is_open and (
-            order.is_due_soon or (due is not None and due - now < DUE_SOON))
+        order.late = order.is_overdue_at(now)
+        order.due_soon = order.is_due_soon_at(now)
     return orders
 
 

@@ -7,13 +7,11 @@ from .common import (
     capacity,
     code,
     cores_text,
-    execution_ms,
     get,
     lat,
     median_cpu,
     ms,
     profile,
-    rows_removed,
     runs_table,
     runs_text,
     shares,
@@ -44,8 +42,8 @@ def _flagged(results: list[dict]) -> str:
     if len(results) == 1:
         each = "it"
     if not first.get("overdue") and not first.get("due_soon"):
-        return f" ({each} flagged nothing)"
-    return (f" ({each} flagged {first.get('overdue', 0):,} orders overdue and "
+        return f" ({each} announced nothing)"
+    return (f" ({each} announced {first.get('overdue', 0):,} orders overdue and "
             f"{first.get('due_soon', 0):,} due soon)")
 
 
@@ -67,77 +65,61 @@ def sweep(report) -> list[str]:
         return []
     p = r.get("profile") or {}
     sms = r.get("sms_jobs")
+    before = r.get("announced_before", r.get("flagged_before", 0))
     lines = [
         "### 5 Deadline sweep",
         "",
         f"`dispatch.sweep.sweep(now=…)` at the seeded history's \"now\": {r['open_orders']:,} "
-        f"open orders, {r['flagged_before']:,} already flagged overdue, {r['newly_overdue']:,} "
-        "just past their deadline and running (the seed's other just-overdue orders are "
-        "suspended: their clock is stopped and the sweep skips them). Runs: "
-        + ", ".join(f"{x} s" for x in r.get("runs") or [])
+        f"open orders, {before:,} overdue deadlines already announced, "
+        f"{r['newly_overdue']:,} orders just past their deadline and running (the seed's other "
+        "just-overdue orders are suspended: their clock is stopped and the sweep skips them). "
+        "Runs: " + ", ".join(f"{x} s" for x in r.get("runs") or [])
         + _flagged(r.get("results") or [])
-        + "; between runs the harness puts those flags back. A sweep right after, with "
+        + "; between runs the harness removes those announcements. A sweep right after, with "
         f"nothing to do: {r['idle_sweep_seconds']} s"
         + _flagged([r["idle_sweep_result"]] if r.get("idle_sweep_result") else []) + ".",
         "",
         "On PostgreSQL a batch of orders is one statement (dispatch/sweep.py "
-        "`_batch_postgresql`): a conditional `UPDATE … RETURNING` claims the batch over "
-        "`FOR UPDATE SKIP LOCKED`, and the same statement inserts the claimed orders' history "
-        "notes and their units' notifications; after its commit one Celery task per batch "
-        "sends the overdue notifications' SMS (dispatch/notifications.py `queue_sms`). A last "
-        "statement flags overdue co-handling tasks.",
+        "`_batch_postgresql`). It walks the running orders by deadline (`order_running_due`, "
+        "ids and deadlines from the index alone) past the deadlines already announced (an "
+        "anti-join on `tickets_deadlinenotice`), locks the next ones `FOR KEY SHARE SKIP "
+        "LOCKED`, and inserts their notices (`ON CONFLICT DO NOTHING`: two sweeps at once "
+        "announce each deadline once), their history notes and their units' notifications. The "
+        "order rows are not written. After the commit one Celery task per batch sends the "
+        "overdue notifications' SMS (dispatch/notifications.py `queue_sms`). A last statement "
+        "flags overdue co-handling tasks.",
         "",
         *_sms_tasks(sms),
         "Statements of a profiled run (count × first words, total time): "
         + "; ".join(p.get("statements") or ["none captured"]) + ".",
         "",
         *profile(p),
-        "Plan of the claim query once everything is flagged:", "",
+        "Plan of the walk once every deadline is announced:", "",
         *code(r.get("explain_claim_after_sweep")),
     ]
     worst = (r.get("seconds") or {}).get("max")
     if (worst or 0) > SWEEP_SECONDS:
         in_sql = _statement_seconds(p.get("statements"))
         whole = p.get("seconds_profiled")
-        claims = next((x for x in p.get("statements") or [] if "WITH claimed" in x), None)
-        plan_text = r.get("explain_claim_after_sweep") or ""
-        removed = rows_removed(plan_text)
+        batches = next((x for x in p.get("statements") or [] if "WITH next" in x), None)
         runs = r.get("runs") or []
         lines += [
             f"**Why the target is missed.** The sweeps took {', '.join(f'{x} s' for x in runs)}. "
             f"In the profiled run ({ms(whole, 2)} s with the profiler) the statements above "
             f"account for {ms(in_sql, 2)} s"
             + (" — nearly all of it: the time is the database's"
-               + (f", {claims.split(' × ')[0]} batch statements taking "
-                  f"{claims.rsplit('… ', 1)[-1]}" if claims else "")
+               + (f", {batches.split(' × ')[0]} batch statements taking "
+                  f"{batches.rsplit('… ', 1)[-1]}" if batches else "")
                if whole and in_sql >= 0.8 * whole else
                "; the rest is in this process: " + shares(p, least=0.05))
-            + "."
-            + (f" A batch's claim walks the partial index `order_open_due` from the oldest "
-               "deadline and filters out every open order already flagged (or suspended) "
-               f"before it finds unflagged ones: the plan above, once everything is flagged, "
-               f"removes {removed:,} rows by filter in {ms(execution_ms(plan_text), 1)} ms, "
-               "and each overdue batch, and each idle sweep, pays that again. The rest of a "
-               "batch is its writes: a new version of each claimed order's row (in every index of "
-               "`tickets_order` unless it can be a HOT update on the same page), its history "
-               "note and its notification." if removed else "")
-            + (" The first run is faster than the next ones, probably because those run "
-               "after the harness has put the flags back, over the row versions the previous "
-               "run and the reset left behind."
-               if len(runs) > 1 and runs[0] < min(runs[1:]) else ""),
+            + ". What a batch writes is three narrow rows per order (its notice, its history "
+            "note, its notification), each with its indexes, and at the commit the foreign-key "
+            "checks of those rows against the order and the unit.",
             "",
-            "**What would fix it** (tickets/models/order.py, dispatch/sweep.py): cheaper new "
-            "row versions. Flagging an order is not a HOT update: `is_overdue` is part of two "
-            "indexes (the predicate of `order_due_unflagged`, which lets the claim start at its "
-            "first candidate, and the INCLUDE of `order_worklist`, which lets the workspace "
-            "count from the index alone), and pages loaded by COPY are full, so each flagged "
-            "order's new version goes into every index of `tickets_order` (EXPLAIN (ANALYZE, "
-            "WAL) of one batch of 5,000, `python -m benchmarks.sweep_plan`: 15 WAL records an "
-            "order for the UPDATE, which took 263–368 of the batch's 407–518 ms; "
-            "docs/benchmarks.md, second round). With the flag in no index and "
-            "a fillfactor below 100 on `tickets_order` (room on each page for the new version), "
-            "a flag would be one heap write; the claim would then find its orders another way "
-            "(a small table of pending deadlines, emptied as they are flagged).",
+            "**What would fix it**: `python -m benchmarks.sweep_plan` shows where one batch's "
+            "time goes (EXPLAIN ANALYZE with WAL, rolled back). Fewer indexes on the history "
+            "and notifications, or a faster disk for the WAL, would shorten the writes; more "
+            "cores would not (one statement runs on one).",
             "",
         ]
     return lines

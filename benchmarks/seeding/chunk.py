@@ -104,8 +104,7 @@ def _chunk_arrays(lo: int, created: np.ndarray, state: np.ndarray, bounds) -> di
     a["contact_due"] = created + np.where(urgency == 0, 2, 24) * 3600
     a["sign_due"] = created + 2 * 3600
     a["return_due"] = created + 24 * 3600
-    a["is_overdue"] = long_over
-    a["is_due_soon"] = long_over | newly | (ahead & (a["due"] < now + 86400))
+    a["is_overdue"] = long_over  # announced by the sweep long ago (its history note)
     a["updated"] = np.select(
         [s == ARCHIVED, s == CLOSED, s == COMPLETED, s == REOPENED, s == SUSPENDED,
          s == IN_PROGRESS, s == SIGNED, undispatched],

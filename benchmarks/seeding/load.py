@@ -39,6 +39,21 @@ class SeedResult:
     foreign_keys: int
 
 
+def _announced(conn, end: datetime) -> None:
+    """The deadlines the sweep announced before the seed's end: the long overdue orders (due
+    two hours back or more) as overdue, and every open order due within 24 hours (the just
+    overdue ones included) as due soon. The just overdue ones are left for scenario 5."""
+    from tickets.models import OPEN_STATES
+
+    conn.execute(
+        "INSERT INTO tickets_deadlinenotice (order_id, kind, due_at, created_at) "
+        "SELECT id, 'overdue', complete_due_at, %(end)s FROM tickets_order "
+        "WHERE state = ANY(%(open)s) AND complete_due_at < %(end)s - interval '1 hour' "
+        "UNION ALL SELECT id, 'due_soon', complete_due_at, %(end)s FROM tickets_order "
+        "WHERE state = ANY(%(open)s) AND complete_due_at < %(end)s + interval '24 hours'",
+        {"end": end, "open": [str(s) for s in OPEN_STATES]})
+
+
 def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
     """Load ``profile.orders`` orders with their events and callbacks into the (freshly
     migrated) benchmark database."""
@@ -98,7 +113,8 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
                     for d, c in zip(days, np.diff(day_first), strict=True) if c]
             cur.execute("DELETE FROM tickets_dailycounter")
             cur.executemany("INSERT INTO tickets_dailycounter (day, value) VALUES (%s, %s)", rows)
-        for table in TABLES:
+        _announced(conn, end)
+        for table in (*TABLES, "tickets_deadlinenotice"):
             conn.execute(f"ANALYZE {table}")
         sizes = {table: conn.execute("SELECT pg_total_relation_size(%s)", [table]).fetchone()[0]
                  for table in TABLES}

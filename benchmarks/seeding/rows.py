@@ -42,7 +42,6 @@ def _order_layout(state: int, has_street: bool) -> Layout:
         ts("complete_due_at", "due", dispatched), ts("return_due_at", "return_due", dispatched),
         ts("suspended_at", "suspended_at", state == SUSPENDED),
         ("raw", "suspended_seconds", _int(0, 4)),
-        ("bool", "is_due_soon", "is_due_soon"), ("bool", "is_overdue", "is_overdue"),
         ("raw", "is_supervised", _bool(False)),
         ("raw", "reopen_count", _int(1 if state == REOPENED else 0, 2)),
         ("i4", "likes", "likes"), ("raw", "dislikes", _int(0, 4)),

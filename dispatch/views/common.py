@@ -9,9 +9,15 @@ from operator import or_
 from django.db.models import Count, OuterRef, Q, Subquery
 
 from dispatch.models import CoHandlingTask, ExtensionRequest, Role
-from dispatch.sweep import DUE_SOON, RUNNING_STATES
-from tickets.forms import overdue_q  # noqa: F401 - one definition, shared with the order list
-from tickets.models import OPEN_STATES, Order, OrderEvent, State
+from tickets.models import (  # noqa: F401 - the deadline rules, shared with the order list
+    DUE_SOON,
+    OPEN_STATES,
+    Order,
+    OrderEvent,
+    State,
+    due_soon_q,
+    overdue_q,
+)
 
 #: Rows per list: the lists are work queues, read from the top; the counters say how many.
 LIST_LIMIT = 50
@@ -19,12 +25,6 @@ NOTIFICATION_LIMIT = 30
 CENTRE_ROLES = (Role.DISPATCHER, Role.ADMIN)
 #: States in which an order still waits on a unit or on the centre.
 ACTIVE_STATES = (*OPEN_STATES, State.RETURNED, State.COMPLETED)
-
-
-def due_soon_q(now: datetime) -> Q:
-    """Orders whose clock runs out within the next 24 hours and is not out yet."""
-    return Q(state__in=RUNNING_STATES, is_overdue=False, complete_due_at__gte=now,
-             complete_due_at__lt=now + DUE_SOON)
 
 
 def _pending_extension() -> Q:
@@ -48,11 +48,8 @@ def _task_count(**filters) -> Subquery:
 def _mark(orders: list[Order], now: datetime) -> list[Order]:
     """Each row late or due soon by the same rules the tabs count with."""
     for order in orders:
-        due, running = order.complete_due_at, order.state in RUNNING_STATES
-        order.late = order.state in OPEN_STATES and (
-            order.is_overdue or (running and due is not None and due < now))
-        order.due_soon = (not order.late and running and due is not None
-                          and now <= due < now + DUE_SOON)
+        order.late = order.is_overdue_at(now)
+        order.due_soon = order.is_due_soon_at(now)
         order.sign_late = (order.state in (State.DISPATCHED, State.REOPENED)
                            and order.sign_due_at is not None and order.sign_due_at < now)
     return orders

@@ -123,12 +123,16 @@ def test_street_tabs_list_the_right_orders_with_counters_that_match(client, peop
     assert "不属于本街道管辖" in waiting  # the return's reason, as the unit gave it
 
 
-def test_an_order_suspended_past_its_deadline_is_not_overdue(client, people):
-    suspended = _order(people, State.SUSPENDED, created_at=timezone.now() - timedelta(days=30))
+def test_an_order_suspended_before_its_deadline_is_not_overdue_after_it(client, people):
+    # Its clock stopped in time (DESIGN §4); one suspended after its deadline is overdue.
+    in_time = _order(people, State.SUSPENDED, created_at=timezone.now() - timedelta(days=30))
+    Order.objects.filter(pk=in_time.pk).update(
+        suspended_at=in_time.complete_due_at - timedelta(hours=1))
+    late = _order(people, State.SUSPENDED, created_at=timezone.now() - timedelta(days=30))
     client.force_login(people.lead)
     html = _html(client.get("/workspace/?tab=overdue"))
-    assert suspended.number not in _listed(html, "tab-overdue")
-    assert _counts(html)["overdue"] == 0
+    assert _listed(html, "tab-overdue") == {late.number}
+    assert _counts(html)["overdue"] == 1
 
 
 def test_each_order_is_one_click_from_its_page(client, people):

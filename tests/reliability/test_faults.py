@@ -27,7 +27,7 @@ from dispatch.models import Notification, Unit
 from evaluation import services as evaluation_services
 from evaluation.models import RatingLink
 from tests import factories
-from tickets.models import Order, OrderEvent, State
+from tickets.models import DeadlineNotice, Order, OrderEvent, State
 
 from . import fault_env
 from .fault_env import wait_until
@@ -135,7 +135,8 @@ def test_a_worker_killed_in_the_middle_of_the_sweep_skips_no_order_and_sends_no_
     wait_until(lambda: _sessions(worker.name) == 0, timeout=30, what="the killed sessions to end")
 
     # Killed in the middle: A's orders flagged, C's not reached, some of A's SMS sent.
-    flagged = set(Order.objects.filter(pk__in=all_ids, is_overdue=True).values_list("pk", flat=True))
+    overdue = DeadlineNotice.objects.filter(order_id__in=all_ids, kind="overdue")
+    flagged = set(overdue.values_list("order_id", flat=True))
     assert set(orders["A"]) <= flagged and not flagged & set(orders["C"])
     assert 0 < len(sms_record()) < 40
 
@@ -144,7 +145,7 @@ def test_a_worker_killed_in_the_middle_of_the_sweep_skips_no_order_and_sends_no_
     fault_env.send_task(redis.url(), "dispatch.tasks.sweep_deadlines", batch=10)
     fault_env.send_task(redis.url(), "dispatch.tasks.send_pending_sms", older_than=0)
     notifications = Notification.objects.filter(order_id__in=all_ids, kind="overdue")
-    wait_until(lambda: (Order.objects.filter(pk__in=all_ids, is_overdue=True).count() == 60
+    wait_until(lambda: (overdue.count() == 60
                         and notifications.count() == 60
                         and not notifications.filter(sms_pending=True).exists()),
                timeout=60, what="every order swept and every SMS sent")

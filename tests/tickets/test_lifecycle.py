@@ -377,9 +377,9 @@ def test_complete_needs_to_know_whether_it_was_solved(people):
         services.order_complete(order_id=order.pk, actor=people.lead, result="已处理", solved=None)
 
 
-def test_accept_clears_the_overdue_flags(people):
+def test_an_accepted_order_is_neither_overdue_nor_due_soon(people):
     order = order_in_state(State.COMPLETED)
-    Order.objects.filter(pk=order.pk).update(is_overdue=True, is_due_soon=True)
+    Order.objects.filter(pk=order.pk).update(complete_due_at=timezone.now() - timedelta(days=1))
     services.order_accept(order_id=order.pk, actor=people.dispatcher)
     order.refresh_from_db()
     assert order.closed_at is not None

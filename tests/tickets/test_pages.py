@@ -475,12 +475,17 @@ def test_list_pages_run_a_bounded_number_of_queries(count, client, dispatcher, w
             assert response.status_code == 200
 
 
-def test_a_suspended_order_past_its_old_deadline_is_not_listed_as_overdue(client, dispatcher,
-                                                                           street_a):
-    # Suspension stops the clock (DESIGN §4): until the sweep says otherwise, it is not late.
-    suspended = factories.order_in_state(State.SUSPENDED,
-                                         created_at=timezone.now() - timedelta(days=20))
+def test_a_suspended_order_is_overdue_only_if_its_clock_ran_out_before_it_stopped(
+        client, dispatcher, street_a):
+    # Suspension stops the clock (DESIGN §4): a deadline passed since then does not count.
+    stopped_in_time = factories.order_in_state(State.SUSPENDED,
+                                               created_at=timezone.now() - timedelta(days=20))
+    Order.objects.filter(pk=stopped_in_time.pk).update(
+        suspended_at=stopped_in_time.complete_due_at - timedelta(hours=1))
+    stopped_late = factories.order_in_state(State.SUSPENDED,
+                                            created_at=timezone.now() - timedelta(days=20))
     late = factories.order_in_state(State.SIGNED, created_at=timezone.now() - timedelta(days=20))
     client.force_login(dispatcher)
     html = _page(client.get("/orders/?overdue=on"))
-    assert late.number in html and suspended.number not in html
+    assert late.number in html and stopped_late.number in html
+    assert stopped_in_time.number not in html

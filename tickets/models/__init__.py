@@ -1,16 +1,17 @@
 """The work order (工单), its lifecycle and its history.
 
 A package by topic: ``order`` (the order, its states and transitions), ``category`` (the subject
-tree), ``history`` (the append-only events, phone reveals, the numbering counter),
-``classifier``, ``knowledge`` and ``api_client``. Every model is imported here so that Django
-finds them, and so that ``from tickets.models import ...`` keeps working."""
+tree), ``history`` (the append-only events, the deadlines the sweep announced, phone reveals, the
+numbering counter), ``classifier``, ``knowledge`` and ``api_client``. Every model is imported
+here so that Django finds them, and so that ``from tickets.models import ...`` keeps working."""
 
 from .api_client import ApiClient
 from .category import Category
 from .classifier import ClassifierModel, TrainingLabel
-from .history import DailyCounter, EventQuerySet, OrderEvent, PhoneReveal
+from .history import DailyCounter, DeadlineNotice, EventQuerySet, OrderEvent, PhoneReveal
 from .knowledge import KnowledgeArticle, text_bigrams
 from .order import (
+    DUE_SOON,
     FINAL_STATES,
     MERGEABLE_STATES,
     OPEN_STATES,
@@ -19,10 +20,13 @@ from .order import (
     Order,
     RequestType,
     State,
+    due_soon_q,
     mask_phone,
+    overdue_q,
 )
 
 __all__ = [
+    "DUE_SOON",
     "FINAL_STATES",
     "MERGEABLE_STATES",
     "OPEN_STATES",
@@ -32,6 +36,7 @@ __all__ = [
     "Channel",
     "ClassifierModel",
     "DailyCounter",
+    "DeadlineNotice",
     "EventQuerySet",
     "KnowledgeArticle",
     "Order",
@@ -40,6 +45,8 @@ __all__ = [
     "RequestType",
     "State",
     "TrainingLabel",
+    "due_soon_q",
     "mask_phone",
+    "overdue_q",
     "text_bigrams",
 ]

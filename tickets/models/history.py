@@ -78,6 +78,36 @@ class OrderEvent(models.Model):
         raise PermissionError("order history is append-only")
 
 
+class DeadlineNotice(models.Model):
+    """The deadline sweep's record that it has announced one deadline of an order (DESIGN §4):
+    the history note and the unit's notification are written once per order, kind and
+    deadline. A new deadline (an approved extension, a resume, a reopening) is a new key, so the
+    sweep judges it afresh, and nothing has to clear a flag.
+
+    Kept off the order's row: announcing 10,000 overdue orders inserts 10,000 narrow rows here,
+    where a flag on the order wrote a new version of each order's row in all of its ~10 indexes
+    (issue 7, scenario 5)."""
+
+    class Kind(models.TextChoices):
+        OVERDUE = "overdue", _("overdue")
+        DUE_SOON = "due_soon", _("due within 24 hours")
+
+    pk = models.CompositePrimaryKey("order_id", "kind", "due_at")
+    # The primary key leads with the order: it serves the lookups by order.
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE,
+                              related_name="+", db_index=False)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    due_at = models.DateTimeField(_("deadline announced"))
+    created_at = models.DateTimeField(_("announced at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deadline notice")
+        verbose_name_plural = _("deadline notices")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.due_at:%Y-%m-%d %H:%M}"
+
+
 class PhoneReveal(models.Model):
     """A unit user pressed "show" on a masked phone number: kept for audit."""
 

@@ -145,7 +145,6 @@ def _apply_deadlines(order: Order, start: datetime) -> None:
     order.contact_due_at = due.contact_due_at
     order.complete_due_at = due.complete_due_at
     order.return_due_at = due.return_due_at
-    order.is_overdue = order.is_due_soon = False
 
 
 def order_answer(*, order_id: int, actor, answer: str, article_id: int | None = None) -> Order:

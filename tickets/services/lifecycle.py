@@ -51,8 +51,7 @@ def order_suspend(*, order_id: int, actor, reason: str) -> Order:
 def order_resume(*, order_id: int, actor, comment: str = "") -> Order:
     def prepare(order: Order) -> None:
         deadlines.shift_after_suspension(order, suspended_at=order.suspended_at,
-                                         resumed_at=timezone.now())
-        order.is_overdue = order.is_due_soon = False  # the sweep re-judges the new deadlines
+                                         resumed_at=timezone.now())  # judged afresh
     return _transition(order_id=order_id, actor=actor, name="resume", comment=comment,
                        prepare=prepare, public=True)
 
