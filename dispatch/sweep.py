@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -47,7 +47,7 @@ class SweepResult:
 class Batch:
     seen: int  # orders the walk found not yet announced (fewer than asked: the walk is done)
     claimed: int  # … of which this batch announced (another sweep may have taken some)
-    last_due: datetime | None  # where the next batch's walk starts
+    last: tuple[datetime, int] | None  # (deadline, id) of the last seen: the next walk's start
 
 
 def _templates() -> dict[str, str]:
@@ -78,16 +78,20 @@ def _announce_each(notices: list[DeadlineNotice]) -> list[bool]:
         return made
 
 
-def _batch(kind: str, *, after: datetime | None, before: datetime, batch: int,
-           now: datetime, template: str) -> Batch:
+def _batch(kind: str, *, after: datetime | None, before: datetime, past: tuple | None,
+           batch: int, now: datetime, template: str) -> Batch:
     """One batch in the current transaction, on any database: the next orders whose deadline
-    (before ``before``) is not announced yet, their notices, history notes and notifications
-    (by SMS for overdue ones, queued after the commit)."""
+    (from ``after``, before ``before``) is not announced yet, past the (deadline, id) where the
+    previous batch stopped, with their notices, history notes and notifications (by SMS for
+    overdue ones, queued after the commit)."""
     announced = DeadlineNotice.objects.filter(order=OuterRef("pk"), kind=kind,
                                               due_at=OuterRef("complete_due_at"))
     due = Order.objects.filter(state__in=RUNNING_STATES, complete_due_at__lt=before)
     if after is not None:
         due = due.filter(complete_due_at__gte=after)
+    if past is not None:
+        due = due.filter(Q(complete_due_at__gt=past[0])
+                         | Q(complete_due_at=past[0], id__gt=past[1]))
     rows = list(due.filter(~Exists(announced)).order_by("complete_due_at", "id").values_list(
         "id", "state", "lead_unit_id", "number", "complete_due_at")[:batch])
     made = _announce_each([DeadlineNotice(order_id=row[0], kind=kind, due_at=row[4],
@@ -104,11 +108,11 @@ def _batch(kind: str, *, after: datetime | None, before: datetime, batch: int,
                       message=template % {"number": number}, key=_key(kind, order_id, now))
          for order_id, _state, unit_id, number, _due in claimed if unit_id],
         sms=kind == DeadlineNotice.Kind.OVERDUE.value)
-    return Batch(len(rows), len(claimed), rows[-1][4] if rows else None)
+    return Batch(len(rows), len(claimed), (rows[-1][4], rows[-1][0]) if rows else None)
 
 
-def _batch_postgresql(kind: str, *, after: datetime | None, before: datetime, batch: int,
-                      now: datetime, template: str) -> Batch:
+def _batch_postgresql(kind: str, *, after: datetime | None, before: datetime,
+                      past: tuple | None, batch: int, now: datetime, template: str) -> Batch:
     """``_batch`` as one statement: the orders never leave the server, so a batch costs one
     round trip however many orders it holds, and no Python object per order. The walk reads
     ids and deadlines from the index alone; only the orders announced are read and locked
@@ -117,13 +121,16 @@ def _batch_postgresql(kind: str, *, after: datetime | None, before: datetime, ba
     states = ", ".join(["%s"] * len(RUNNING_STATES))
     sms = kind == DeadlineNotice.Kind.OVERDUE.value
     prefix, suffix = _key(kind, "|", now).split("|")
+    bounds = [x for x in (after, past[0] if past else None) if x is not None]
+    start = max(bounds) if bounds else None  # the earliest deadline the walk can meet
     sql = (
         f"WITH next AS (SELECT r.id, r.complete_due_at FROM {orders} r "
         f"WHERE r.state IN ({states}) AND r.complete_due_at < %s "
         f"{'AND r.complete_due_at >= %s ' if after is not None else ''}"
+        f"{'AND (r.complete_due_at, r.id) > (%s, %s) ' if past is not None else ''}"
         f"AND NOT EXISTS (SELECT 1 FROM {notices} n WHERE n.order_id = r.id AND n.kind = %s "
         f"AND n.due_at = r.complete_due_at AND n.due_at < %s "  # the walk's range, for the
-        f"{'AND n.due_at >= %s ' if after is not None else ''}) "  # planner: notices in it only
+        f"{'AND n.due_at >= %s ' if start is not None else ''}) "  # planner: notices in it only
         f"ORDER BY r.complete_due_at, r.id LIMIT %s), "
         f"due AS (SELECT o.id, o.state, o.lead_unit_id, o.number, o.complete_due_at "
         f"FROM {orders} o WHERE o.id IN (SELECT id FROM next) AND o.state IN ({states}) "
@@ -141,21 +148,24 @@ def _batch_postgresql(kind: str, *, after: datetime | None, before: datetime, ba
         f"SELECT lead_unit_id, id, %s, left(replace(%s, '%%(number)s', number), 300), "
         f"%s || id || %s, %s, %s FROM claimed WHERE lead_unit_id IS NOT NULL "
         f"ON CONFLICT (key) DO NOTHING RETURNING key) "
-        f"SELECT (SELECT count(*) FROM next), (SELECT max(complete_due_at) FROM next), "
+        f"SELECT (SELECT count(*) FROM next), "
+        f"(SELECT complete_due_at FROM next ORDER BY complete_due_at DESC, id DESC LIMIT 1), "
+        f"(SELECT id FROM next ORDER BY complete_due_at DESC, id DESC LIMIT 1), "
         f"(SELECT count(*) FROM claimed), ARRAY(SELECT key FROM note)"
     )
-    walk = [before, *([after] if after is not None else [])]
-    params = [*RUNNING_STATES, *walk, kind, *walk, batch,
+    walk = [before, *([after] if after is not None else []), *(past or ())]
+    notices_in = [before, *([start] if start is not None else [])]
+    params = [*RUNNING_STATES, *walk, kind, *notices_in, batch,
               *RUNNING_STATES, before,
               kind, now,
               OrderEvent.Kind.NOTE, kind, now,
               kind, template, prefix, suffix, timezone.now(), sms]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        seen, last_due, claimed, keys = cursor.fetchone()
+        seen, last_due, last_id, claimed, keys = cursor.fetchone()
     if sms and keys:
         queue_sms_on_commit(keys)
-    return Batch(seen, claimed, last_due)
+    return Batch(seen, claimed, (last_due, last_id) if last_id is not None else None)
 
 
 def _tasks_overdue(now: datetime) -> list[tuple[int, int, int, str]]:
@@ -190,14 +200,17 @@ def sweep(*, now: datetime | None = None, batch: int = 5000) -> SweepResult:
         (DeadlineNotice.Kind.OVERDUE.value, None, now),
         (DeadlineNotice.Kind.DUE_SOON.value, now, now + DUE_SOON),
     ):
+        past = None
         while True:
             with transaction.atomic():
-                done = one_batch(kind, after=after, before=before, batch=batch, now=now,
-                                 template=templates[kind])
+                done = one_batch(kind, after=after, before=before, past=past, batch=batch,
+                                 now=now, template=templates[kind])
             setattr(result, kind, getattr(result, kind) + done.claimed)
             if done.seen < batch:
                 break
-            after = done.last_due  # the walk goes on from there, not from the start
+            # The walk goes on past the last order seen, not from the start: every batch moves
+            # on, even when the orders it saw were locked by a transition or another sweep's.
+            past = done.last
     with transaction.atomic():
         tasks = _tasks_overdue(now)
         notify_many([Notification(unit_id=unit_id, order_id=order_id, kind="overdue",
