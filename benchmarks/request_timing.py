@@ -2,6 +2,8 @@
 ``python -m benchmarks.request_timing PATH --user NAME [--token] [--times N]``. The request is
 made with Django's test client as the user (a signed-in session, or ``--token`` for the API),
 once to warm up and then ``--times`` times; prints the mean milliseconds (docs/benchmarks.md).
+``--explain TEXT`` then prints EXPLAIN (ANALYZE, BUFFERS) of each statement of one more request
+whose SQL contains TEXT (e.g. ``COUNT`` for the workspace's counters).
 Run it from another checkout (a git worktree) to compare two commits on the same database."""
 
 import argparse
@@ -17,6 +19,8 @@ def main(argv=None) -> int:
     parser.add_argument("--user", required=True, help="username of a user in the bench database")
     parser.add_argument("--token", action="store_true", help="authenticate with an API token")
     parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--explain", metavar="TEXT",
+                        help="EXPLAIN ANALYZE the request's statements that contain TEXT")
     args = parser.parse_args(argv)
     env.apply_to_this_process()
     import django
@@ -50,7 +54,22 @@ def main(argv=None) -> int:
         get()
     print(f"{args.path} as {args.user}: {(time.perf_counter() - started) / args.times * 1000:.1f}"
           f" ms a request (mean of {args.times})")
+    if args.explain:
+        _explain(get, args.explain)
     return 0
+
+
+def _explain(get, text: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        get()
+    for query in queries.captured_queries:
+        if text in query["sql"]:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+                print("\n".join(row[0] for row in cursor.fetchall()), end="\n\n")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ def _sms_tasks(sms) -> list[str]:
     if not sms.get("queued_after_runs"):
         return ["No SMS task was left on the broker's queue when the runs ended: the Celery "
                 "worker takes them as they come (one per batch, not one per order).", ""]
+    if not sms.get("dropped"):
+        return [f"{sms['queued_after_runs']:,} SMS tasks were still queued when the runs ended; "
+                f"the Celery worker did them all in {sms['wait_seconds']} s.", ""]
     return [f"{sms['queued_after_runs']:,} SMS tasks were still queued when the runs ended; "
             f"the Celery worker did {sms['done_in_wait']:,} of them in the "
             f"{sms['wait_seconds']} s it was given, the other {sms['dropped']:,} were dropped "
