@@ -222,8 +222,9 @@ def markdown(report: dict) -> str:
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, kernel "
         f"{m['kernel']}, Python {m['python']}; PostgreSQL {pg.get('version', '?')} "
         f"(shared_buffers {pg.get('settings', {}).get('shared_buffers', '?')}, "
-        f"work_mem {pg.get('settings', {}).get('work_mem', '?')}, server defaults), Redis; "
-        "web, worker, database and load generator all on this one machine.",
+        f"work_mem {pg.get('settings', {}).get('work_mem', '?')}, autovacuum "
+        f"{pg.get('settings', {}).get('autovacuum', '?')}, otherwise the server's defaults), "
+        "Redis; web, worker, database and load generator all on this one machine.",
         f"- Load average (other work on the machine): {report['load_average_at_start']} at the "
         f"start, {report.get('load_average_at_end')} at the end.",
         f"- Data: {data.get('orders', 0):,} orders at the end ({data.get('seeded_orders', 0):,}"
