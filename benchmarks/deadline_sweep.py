@@ -22,13 +22,28 @@ from . import database, profiling
 from .stats import summary
 
 
-def _reset(ids: list[int], now) -> None:
-    # Harness only: the announcements go, so that the next run has the same work to do.
+def newly_overdue(now) -> list[int]:
+    """The running orders whose deadline the seed put in the last hour before its "now" (those
+    of the orders overdue for longer lie at least two hours back, announced already)."""
+    return list(Order.objects.filter(state__in=deadline_sweep.RUNNING_STATES,
+                                     complete_due_at__lt=now,
+                                     complete_due_at__gte=now - timedelta(hours=1))
+                .values_list("pk", flat=True))
+
+
+def unannounce(ids: list[int], now) -> None:
+    """Harness only: the orders' overdue announcements and that time's notifications go (the
+    latter would otherwise be skipped as duplicates), so that the next sweep has the same work
+    to do."""
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM tickets_deadlinenotice WHERE order_id = ANY(%s) "
                        "AND kind = 'overdue'", [ids])
     Notification.objects.filter(key__endswith=f":{int(now.timestamp())}",
                                 kind__in=["overdue", "due_soon"]).delete()
+
+
+def _reset(ids: list[int], now) -> None:
+    unannounce(ids, now)
     # The rows deleted above are the harness's, not the sweep's: clear them as autovacuum
     # would (the CI machines' PostgreSQL runs with autovacuum off), or each run walks past
     # more dead notices than the last and reads them from the heap.
@@ -72,12 +87,7 @@ def _drain_sms_jobs(log, *, wait: float = 60) -> dict:
 def run(profile, seeded_end, *, log=print) -> dict:
     now = seeded_end
     open_orders = Order.objects.filter(state__in=OPEN_STATES).count()
-    # The seed put these deadlines in the last hour before its "now" (and those of the orders
-    # overdue for longer at least two hours back, announced already).
-    newly = list(Order.objects.filter(state__in=deadline_sweep.RUNNING_STATES,
-                                      complete_due_at__lt=now,
-                                      complete_due_at__gte=now - timedelta(hours=1))
-                 .values_list("pk", flat=True))
+    newly = newly_overdue(now)
     _reset(newly, now)
     already = DeadlineNotice.objects.filter(kind=DeadlineNotice.Kind.OVERDUE).count()
     log(f"sweep: {open_orders:,} open orders, {len(newly):,} newly overdue, {already:,} "

@@ -6,10 +6,12 @@ with other names and ``BENCH_WORK_DIR``). Every process it starts (gunicorn, the
 gets the same production-like environment from ``server_env``.
 """
 
+import json
 import os
 import secrets
 import socket
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,14 @@ CACHE_URL = f"{BROKER_URL}"  # the servers' shared cache: keys carry the "hotlin
 SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(40)
 
 WORK_DIR = Path(os.environ.get("BENCH_WORK_DIR", "/tmp/hotline-bench"))
+SEEDED = WORK_DIR / "seeded.json"  # the seed's facts, written by scenario 1
+
+
+def seeded_end() -> datetime | None:
+    """The seeded history's "now", or None before scenario 1 has run."""
+    if not SEEDED.exists():
+        return None
+    return datetime.fromisoformat(json.loads(SEEDED.read_text())["history_to"])
 HOST = "127.0.0.1"
 
 

@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         "load_average_at_start": loadavg(),
         "scenarios": {},
     }
-    state_file = env.WORK_DIR / "seeded.json"
+    state_file = env.SEEDED
 
     def record(number, fn):
         name = SCENARIOS[number]

@@ -4,9 +4,7 @@ database (after ``make bench``: the orders that fell due in the seed's last hour
 first, as the scenario resets them), inside a transaction that is rolled back, so the database
 is left as it was (docs/benchmarks.md)."""
 
-import json
 import sys
-from datetime import datetime, timedelta
 
 from . import env
 
@@ -16,9 +14,9 @@ class _Done(Exception):
 
 
 def main() -> int:
-    state_file = env.WORK_DIR / "seeded.json"
-    if not state_file.exists():
-        print(f"no {state_file}: run make bench (scenario 1) first", file=sys.stderr)
+    now = env.seeded_end()
+    if now is None:
+        print(f"no {env.SEEDED}: run make bench (scenario 1) first", file=sys.stderr)
         return 2
     env.apply_to_this_process()
     import django
@@ -27,13 +25,10 @@ def main() -> int:
     from django.db import connection, transaction
 
     from dispatch import sweep
-    from dispatch.models import Notification
-    from tickets.models import Order
 
-    now = datetime.fromisoformat(json.loads(state_file.read_text())["history_to"])
-    newly = list(Order.objects.filter(state__in=sweep.RUNNING_STATES, complete_due_at__lt=now,
-                                      complete_due_at__gte=now - timedelta(hours=1))
-                 .values_list("pk", flat=True))
+    from .deadline_sweep import newly_overdue, unannounce
+
+    newly = newly_overdue(now)
 
     def explain(execute, sql, params, many, context):
         if sql.startswith("WITH next"):
@@ -46,13 +41,7 @@ def main() -> int:
     print(f"{len(newly):,} orders fell due in the seed's last hour")
     try:
         with transaction.atomic():
-            # As the scenario's harness does between runs: the announcements and that time's
-            # notifications gone (else the batch would skip them as duplicates).
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM tickets_deadlinenotice WHERE order_id = ANY(%s) "
-                               "AND kind = 'overdue'", [newly])
-            Notification.objects.filter(key__endswith=f":{int(now.timestamp())}",
-                                        kind__in=["overdue", "due_soon"]).delete()
+            unannounce(newly, now)  # as the scenario's harness does between runs
             with connection.execute_wrapper(explain):
                 sweep.sweep(now=now)
     except _Done:

@@ -1,14 +1,12 @@
 """Scenario 5's sweep, more times: ``python -m benchmarks.sweep_repeat [RUNS]`` sweeps the bench
 database at the seed's "now" RUNS times (12 by default), removing the announcements between runs
-as the scenario does, then times one sweep with nothing to do, and drops the SMS jobs the runs queued. It prints the median, the
-extremes and each run, to compare two variants of the sweep or of the schema on the same
+as the scenario does, then times one sweep with nothing to do, and drops the SMS jobs the runs
+queued. It prints the median, the extremes and each run, to compare two variants of the sweep or of the schema on the same
 database (docs/benchmarks.md). Run it after ``make bench`` (scenario 1 at least)."""
 
-import json
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
 
 from . import env
 
@@ -16,23 +14,19 @@ from . import env
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     runs = int(argv[0]) if argv else 12
-    state_file = env.WORK_DIR / "seeded.json"
-    if not state_file.exists():
-        print(f"no {state_file}: run make bench (scenario 1) first", file=sys.stderr)
+    now = env.seeded_end()
+    if now is None:
+        print(f"no {env.SEEDED}: run make bench (scenario 1) first", file=sys.stderr)
         return 2
     env.apply_to_this_process()
     import django
 
     django.setup()
     from dispatch import sweep
-    from tickets.models import Order
 
-    from .deadline_sweep import _drain_sms_jobs, _reset
+    from .deadline_sweep import _drain_sms_jobs, _reset, newly_overdue
 
-    now = datetime.fromisoformat(json.loads(state_file.read_text())["history_to"])
-    newly = list(Order.objects.filter(state__in=sweep.RUNNING_STATES, complete_due_at__lt=now,
-                                      complete_due_at__gte=now - timedelta(hours=1))
-                 .values_list("pk", flat=True))
+    newly = newly_overdue(now)
     seconds = []
     for _ in range(runs):
         _reset(newly, now)

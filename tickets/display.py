@@ -42,6 +42,15 @@ def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool) -> str
     return _("%(t)s left") % {"t": timeuntil(due, now)} if is_open else ""
 
 
+def mark_deadlines(orders: list[Order], now: datetime) -> list[Order]:
+    """Mark each order ``late`` or ``due_soon`` by the rules the lists count with
+    (``overdue_q``, ``due_soon_q``)."""
+    for order in orders:
+        order.late = order.is_overdue_at(now)
+        order.due_soon = order.is_due_soon_at(now)
+    return orders
+
+
 def describe(orders: list[Order], now: datetime, *, places: bool = False) -> list[Order]:
     """Give each order (already marked ``late``/``due_soon`` by its view) what its row prints;
     with ``places``, also its category, street, district and lead unit by name, from the

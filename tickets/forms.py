@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _, pgettext_lazy
 

@@ -117,17 +117,9 @@ def available_actions(order: Order, user) -> list[Action]:
 
 # -- shared bits ------------------------------------------------------------------------------
 
-def _mark_deadlines(orders, now: datetime):
-    """Mark each order late or due soon for the lists, by the rules the filters count with."""
-    for order in orders:
-        order.late = order.is_overdue_at(now)
-        order.due_soon = order.is_due_soon_at(now)
-    return orders
-
-
 def _rows(orders, now: datetime) -> list[Order]:
     """A list's orders, marked and with what their rows print (``_order_table.html``)."""
-    return display.describe(_mark_deadlines(orders, now), now, places=True)
+    return display.describe(display.mark_deadlines(orders, now), now, places=True)
 
 
 def _detail_or_404(user, pk) -> Order:
@@ -319,7 +311,7 @@ def _render_detail(request, order: Order, *, bound: dict | None = None, note_for
     context = {
         "order": order,
         "now": now,
-        "late": _mark_deadlines([order], now)[0].late,
+        "late": order.is_overdue_at(now),
         "actions": actions,
         "error": error,
         "events": events,

@@ -9,6 +9,7 @@ from operator import or_
 from django.db.models import Count, OuterRef, Q, Subquery
 
 from dispatch.models import CoHandlingTask, ExtensionRequest, Role
+from tickets import display
 from tickets.models import (  # noqa: F401 - the deadline rules, shared with the order list
     DUE_SOON,
     OPEN_STATES,
@@ -46,10 +47,8 @@ def _task_count(**filters) -> Subquery:
 
 
 def _mark(orders: list[Order], now: datetime) -> list[Order]:
-    """Each row late or due soon by the same rules the tabs count with."""
-    for order in orders:
-        order.late = order.is_overdue_at(now)
-        order.due_soon = order.is_due_soon_at(now)
+    """Each row late or due soon by the same rules the tabs count with, and late to be signed."""
+    for order in display.mark_deadlines(orders, now):
         order.sign_late = (order.state in (State.DISPATCHED, State.REOPENED)
                            and order.sign_due_at is not None and order.sign_due_at < now)
     return orders

@@ -2,11 +2,7 @@
 counts per order, the current-callback flags it puts right, and the counts it writes, checked
 against a month whose answers are known, on PostgreSQL and (in a child run) on SQLite."""
 
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,12 +13,12 @@ from django.utils import timezone
 from evaluation import selectors, services
 from evaluation.models import Callback, Exclusion, UnitScore
 from tests import factories
+from tests.sqlite import run_on_sqlite
 from tickets.models import State
 
 pytestmark = pytest.mark.django_db
 
 MONTH = date(2026, 9, 1)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _at(day: int, hour: int = 10) -> datetime:
@@ -126,14 +122,6 @@ def test_the_command_rebuilds_a_month_and_refuses_a_bad_one(month, capsys):
 
 def test_the_tests_above_pass_on_sqlite_too(tmp_path):
     """``make run`` keeps its data in SQLite: run this module there, in a child pytest."""
-    if connection.vendor == "sqlite":
-        pytest.skip("this run is on SQLite already")
-    env = {k: v for k, v in os.environ.items() if k != "HOTLINE_REQUIRE_DB_VENDOR"}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'hotline.sqlite3'}",
-               HOTLINE_VAR_DIR=str(tmp_path))
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", "not sqlite_too"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    result = run_on_sqlite(tmp_path, __file__)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "5 passed, 1 skipped" in result.stdout  # DISTINCT ON is skipped there
