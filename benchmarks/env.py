@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,20 @@ def seeded_end() -> datetime | None:
     if not SEEDED.exists():
         return None
     return datetime.fromisoformat(json.loads(SEEDED.read_text())["history_to"])
+
+
+def django_on_seeded() -> datetime | None:
+    """For a tool run after ``make bench``: Django set up on the benchmark database, and the
+    seeded history's "now"; None, with a message, before scenario 1 has run."""
+    now = seeded_end()
+    if now is None:
+        print(f"no {SEEDED}: run make bench (scenario 1) first", file=sys.stderr)
+        return None
+    apply_to_this_process()
+    import django
+
+    django.setup()
+    return now
 HOST = "127.0.0.1"
 
 

@@ -14,14 +14,9 @@ class _Done(Exception):
 
 
 def main() -> int:
-    now = env.seeded_end()
+    now = env.django_on_seeded()
     if now is None:
-        print(f"no {env.SEEDED}: run make bench (scenario 1) first", file=sys.stderr)
         return 2
-    env.apply_to_this_process()
-    import django
-
-    django.setup()
     from django.db import connection, transaction
 
     from dispatch import sweep

@@ -14,14 +14,9 @@ from . import env
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     runs = int(argv[0]) if argv else 12
-    now = env.seeded_end()
+    now = env.django_on_seeded()
     if now is None:
-        print(f"no {env.SEEDED}: run make bench (scenario 1) first", file=sys.stderr)
         return 2
-    env.apply_to_this_process()
-    import django
-
-    django.setup()
     from dispatch import sweep
 
     from .deadline_sweep import _drain_sms_jobs, _reset, newly_overdue
