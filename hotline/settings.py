@@ -98,6 +98,12 @@ TEMPLATES = [
             ],
         },
     },
+    {  # the rows of the long lists (hotline/jinja2.py), included by the pages above
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "hotline.jinja2.environment"},
+    },
 ]
 
 DATABASES = {

@@ -275,7 +275,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         unit = wanted.get("unit")  # a Decimal: 1.5 is no unit's id (0 matches nothing)
         unit_id = None if unit is None else int(unit) if unit == int(unit) else 0
         rows = self.paginator.paginate(request, lambda **page: selectors.order_page(
-            request.user, orders, states=wanted.get("state") or (), unit_id=unit_id, **page))
+            request.user, orders, states=wanted.get("state") or (), unit_id=unit_id,
+            fields=(*OrderSerializer.ROW_FIELDS, "merged_into_number"), **page))
         context = {**self.get_serializer_context(),
                    "assisting": selectors.assisting_unit_ids(rows)}
         return self.paginator.get_paginated_response(

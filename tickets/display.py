@@ -3,8 +3,9 @@
 Django's template language costs microseconds for every variable, filter and tag it meets: a
 list of 50 orders with its dates, deadline phrases, shortened texts and choice labels spent
 two thirds of a 60 ms page in it (docs/benchmarks.md, scenario 3). The list templates
-(``tickets/_order_table.html``, ``dispatch/_orders.html``) print the strings made here; the
-phrases keep the msgids the templates had, so their translations stay."""
+(Jinja2, templates/jinja2/: ``tickets/_order_table.html``, ``dispatch/_orders.html``) print
+the strings made here; the phrases keep the msgids the templates had, so their translations
+stay."""
 
 from datetime import datetime
 
@@ -84,6 +85,12 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False) -> lis
             o.sign_phrase = _deadline(o.sign_due_at, now, late=late, is_open=True)
             o.sign_class = "late-mark" if late else "soon-mark"
         o.extension_iso, o.extension_short = _moment(getattr(o, "extension_due", None), zone)
+        tasks, replies = getattr(o, "open_tasks", 0), getattr(o, "replied_tasks", 0)
+        o.open_tasks_label = ngettext("%(n)s department called in",
+                                      "%(n)s departments called in", tasks) % {"n": tasks} \
+            if tasks else ""
+        o.replied_tasks_label = ngettext("%(n)s reply", "%(n)s replies", replies) \
+            % {"n": replies} if replies else ""
         o.return_reason_short = clip(getattr(o, "return_reason", None) or "", 80)
         if places:
             o.created_iso, o.created_short = _moment(o.created_at, zone)
@@ -96,3 +103,18 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False) -> lis
             o.place = " · ".join(u.name for u in (district, street) if u is not None)
             o.lead_unit_name = lead.name if lead is not None else "—"
     return orders
+
+
+def describe_notifications(notes: list) -> list:
+    """What each notification of a workspace prints (``dispatch/_notifications.html``): its
+    kind, when, the order's page if the unit may still see the order (``order_visible``), and
+    the order's number unless the message names it."""
+    zone = timezone.get_current_timezone()
+    url = reverse("order-detail", args=[_URL_MARK])
+    for n in notes:
+        n.kind_label = n.get_kind_display()
+        n.created_iso, n.created_short = _moment(n.created_at, zone)
+        n.url = url.replace(str(_URL_MARK), str(n.order_id)) if n.order_visible else ""
+        number = n.order.number if n.order_id else ""
+        n.number_shown = number if number and number not in n.message else ""
+    return notes

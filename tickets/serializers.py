@@ -15,7 +15,7 @@ from dispatch import reference
 from dispatch.access import can_see_phone
 from dispatch.models import Unit
 
-from .models import Category, Order, OrderEvent, State
+from .models import Category, Order, OrderEvent, State, due_soon_at, mask_phone, overdue_at
 
 STATE_LABELS = dict(State.choices)
 
@@ -37,9 +37,8 @@ def _moment(value, zone) -> str | None:
     """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as "Z"."""
     if value is None:
         return None
-    value = value.astimezone(zone) if timezone.is_aware(value) else timezone.make_aware(value,
-                                                                                        zone)
-    text = value.isoformat()
+    text = (value.astimezone(zone) if value.tzinfo is not None
+            else timezone.make_aware(value, zone)).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -102,10 +101,20 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    #: The columns ``to_representation`` reads: a page of the list is read as rows of these
+    #: (``selectors.order_page(fields=…)``), not as model instances.
+    ROW_FIELDS = ("id", *_PLAIN[1:], *(f"{name}_id" for name in _KEYS), *_MOMENTS,
+                  "caller_phone", "suspended_at")
+
     def get_caller_phone(self, order) -> str:
         if self._sees_phone():
             return order.caller_phone
-        return order.masked_phone
+        return mask_phone(order.caller_phone)
+
+    def _state_label(self, state: str) -> str:
+        if not hasattr(self, "_labels"):  # in the request's language, once per serializer
+            self._labels = {value: str(label) for value, label in STATE_LABELS.items()}
+        return self._labels.get(state, state)
 
     def _sees_phone(self) -> bool:
         if not hasattr(self, "_phone_visible"):
@@ -113,22 +122,24 @@ class OrderSerializer(serializers.ModelSerializer):
             self._phone_visible = request is not None and can_see_phone(request.user)
         return self._phone_visible
 
-    def _assisting(self, order: Order) -> list[dict]:
+    def _assisting(self, order) -> list[dict]:
         prefetched = getattr(order, "_prefetched_objects_cache", {}).get("assisting_units")
         if prefetched is not None:
             units = list(prefetched)
         else:
             if "assisting" in self.context:
-                ids = self.context["assisting"].get(order.pk, ())
+                ids = self.context["assisting"].get(order.id, ())
             else:
-                ids = Order.assisting_units.through.objects.filter(order_id=order.pk) \
+                ids = Order.assisting_units.through.objects.filter(order_id=order.id) \
                     .values_list("unit_id", flat=True)
             units = sorted((u for u in map(_unit, ids) if u is not None),
                            key=lambda u: (u.code, u.pk))  # as Unit's ordering sorts them
         return [{"id": u.pk, "name": u.name, "kind": u.kind} for u in units]
 
-    def to_representation(self, order: Order) -> dict:
-        zone = timezone.get_current_timezone()
+    def to_representation(self, order) -> dict:
+        """``order``: an Order, or a row with the attributes ``ROW_FIELDS`` names (and
+        ``merged_into_number``, which the list annotates)."""
+        zone, now = timezone.get_current_timezone(), timezone.now()
         street, lead = _unit(order.street_id), _unit(order.lead_unit_id)
         district = _unit(street.parent_id) if street is not None else None
         category = _category(order.category_id)
@@ -136,22 +147,39 @@ class OrderSerializer(serializers.ModelSerializer):
             merged_number = order.merged_into_number
         else:
             merged_number = order.merged_into.number if order.merged_into_id else None
-        out = {name: getattr(order, name) for name in _PLAIN}
-        now = timezone.now()
-        out.update(is_due_soon=order.is_due_soon_at(now), is_overdue=order.is_overdue_at(now))
-        out.update({name: getattr(order, f"{name}_id") for name in _KEYS})
-        out.update({name: _moment(getattr(order, name), zone) for name in _MOMENTS})
-        out.update(
-            state_display=str(STATE_LABELS.get(order.state, order.state)),
-            category_path=category.path if category is not None else None,
-            street_name=street.name if street is not None else None,
-            district_name=district.name if district is not None else None,
-            lead_unit_name=lead.name if lead is not None else None,
-            assisting_units=self._assisting(order),
-            caller_phone=self.get_caller_phone(order),
-            merged_into_number=merged_number,
-        )
-        return {name: out[name] for name in self.Meta.fields}
+        return {  # in Meta.fields' order
+            "id": order.id, "number": order.number, "external_id": order.external_id,
+            "channel": order.channel, "state": order.state,
+            "state_display": self._state_label(order.state),
+            "request_type": order.request_type, "category": order.category_id,
+            "category_path": category.path if category is not None else None,
+            "urgency": order.urgency, "subject": order.subject, "text": order.text,
+            "address": order.address, "street": order.street_id,
+            "street_name": street.name if street is not None else None,
+            "district_name": district.name if district is not None else None,
+            "community": order.community_id, "lead_unit": order.lead_unit_id,
+            "lead_unit_name": lead.name if lead is not None else None,
+            "assisting_units": self._assisting(order),
+            "caller_name": order.caller_name, "caller_phone": self.get_caller_phone(order),
+            "is_anonymous": order.is_anonymous, "wants_callback": order.wants_callback,
+            "is_confidential": order.is_confidential, "answer": order.answer,
+            "result": order.result, "solved": order.solved,
+            "merged_into": order.merged_into_id, "merged_into_number": merged_number,
+            "sign_due_at": _moment(order.sign_due_at, zone),
+            "contact_due_at": _moment(order.contact_due_at, zone),
+            "complete_due_at": _moment(order.complete_due_at, zone),
+            "return_due_at": _moment(order.return_due_at, zone),
+            "suspended_seconds": order.suspended_seconds,
+            "is_due_soon": due_soon_at(order, now), "is_overdue": overdue_at(order, now),
+            "is_supervised": order.is_supervised, "reopen_count": order.reopen_count,
+            "created_at": _moment(order.created_at, zone),
+            "dispatched_at": _moment(order.dispatched_at, zone),
+            "signed_at": _moment(order.signed_at, zone),
+            "first_contact_at": _moment(order.first_contact_at, zone),
+            "completed_at": _moment(order.completed_at, zone),
+            "closed_at": _moment(order.closed_at, zone),
+            "archived_at": _moment(order.archived_at, zone),
+        }
 
 
 class EventSerializer(serializers.ModelSerializer):

@@ -50,14 +50,21 @@ def test_an_order_alone_is_written_as_drf_would_write_it(who, orders, people):
         assert list(mine) == OrderSerializer.Meta.fields
 
 
-def test_the_api_list_and_detail_are_written_as_drf_would_write_them(orders, people, api):
+@pytest.mark.parametrize("query", ["", "&sort=deadline", "&unit={unit}", "&unit={unit}&sort=deadline"])
+def test_the_api_list_and_detail_are_written_as_drf_would_write_them(query, orders, people, api):
+    """The list reads its page as rows, not model instances (one query, or a union of parts
+    with ``?unit=``): the same JSON as DRF's, field for field and in the same order."""
     client = api(people.dispatcher)
-    listed = client.get("/api/orders/?page_size=50").json()["results"]
-    assert {row["id"] for row in listed} >= {o.pk for o in orders}
+    unit = orders[0].lead_unit_id
+    listed = client.get(f"/api/orders/?page_size=50{query.format(unit=unit)}").json()["results"]
     by_id = {o.pk: o for o in orders}
+    expected = {o.pk for o in orders if (o.lead_unit_id == unit or "unit" not in query)
+                and (o.complete_due_at is not None or "deadline" not in query)}
+    assert expected and {row["id"] for row in listed} >= expected
     for row in listed:
         if row["id"] in by_id:
             assert row == drf_rendering(by_id[row["id"]], people.dispatcher)
+            assert list(row) == OrderSerializer.Meta.fields
     for order in orders:
         detail = client.get(f"/api/orders/{order.pk}/").json()
         assert detail == drf_rendering(order, people.dispatcher)

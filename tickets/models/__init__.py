@@ -20,8 +20,10 @@ from .order import (
     Order,
     RequestType,
     State,
+    due_soon_at,
     due_soon_q,
     mask_phone,
+    overdue_at,
     overdue_q,
 )
 
@@ -45,8 +47,10 @@ __all__ = [
     "RequestType",
     "State",
     "TrainingLabel",
+    "due_soon_at",
     "due_soon_q",
     "mask_phone",
+    "overdue_at",
     "overdue_q",
     "text_bigrams",
 ]

@@ -349,20 +349,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
         return mask_phone(self.caller_phone)
 
     def is_overdue_at(self, now: datetime) -> bool:
-        """Open and past its completion deadline: the clock has run out, or had run out when
-        the order was suspended (suspension stops it, DESIGN §4). The rule of ``overdue_q``."""
-        due = self.complete_due_at
-        if due is None:
-            return False
-        if self.state in RUNNING_STATES:
-            return due < now
-        return (self.state == State.SUSPENDED and self.suspended_at is not None
-                and due < self.suspended_at)
+        return overdue_at(self, now)
 
     def is_due_soon_at(self, now: datetime) -> bool:
-        """Running, with its clock running out within ``DUE_SOON``. The rule of ``due_soon_q``."""
-        due = self.complete_due_at
-        return self.state in RUNNING_STATES and due is not None and now <= due < now + DUE_SOON
+        return due_soon_at(self, now)
 
     @property
     def is_overdue(self) -> bool:
@@ -371,6 +361,27 @@ class Order(ConcurrentTransitionMixin, models.Model):
     @property
     def is_due_soon(self) -> bool:
         return self.is_due_soon_at(timezone.now())
+
+
+def overdue_at(order, now: datetime) -> bool:
+    """Open and past its completion deadline: the clock has run out, or had run out when the
+    order was suspended (suspension stops it, DESIGN §4). The rule of ``overdue_q``, for an
+    order or any row with its ``state``, ``complete_due_at`` and ``suspended_at`` (the API's
+    list reads its page as such rows, ``selectors.order_page``)."""
+    due = order.complete_due_at
+    if due is None:
+        return False
+    if order.state in RUNNING_STATES:
+        return due < now
+    return (order.state == State.SUSPENDED and order.suspended_at is not None
+            and due < order.suspended_at)
+
+
+def due_soon_at(order, now: datetime) -> bool:
+    """Running, with its clock running out within ``DUE_SOON``. The rule of ``due_soon_q``; an
+    order or a row, as ``overdue_at``."""
+    due = order.complete_due_at
+    return order.state in RUNNING_STATES and due is not None and now <= due < now + DUE_SOON
 
 
 def overdue_q(now: datetime) -> models.Q:
