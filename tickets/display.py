@@ -7,16 +7,17 @@ two thirds of a 60 ms page in it (docs/benchmarks.md, scenario 3). The list temp
 the strings made here; the phrases keep the msgids the templates had, so their translations
 stay."""
 
+import functools
 from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import get_language, ngettext
 
 from dispatch import reference
-from dispatch.models import Urgency
+from dispatch.models import Notification, Urgency
 
 from .models import OPEN_STATES, Order, State
 
@@ -37,10 +38,43 @@ def _moment(value: datetime | None, zone) -> tuple[str, str]:
     return local.isoformat(), local.strftime("%m-%d %H:%M")
 
 
+class _Units:
+    """Django's ``timesince`` units ("%(num)d hour"…) translated when used, with the same
+    msgids, without its lazy strings: a list of 100 deadlines spent most of their phrases'
+    time resolving those (docs/benchmarks.md, scenario 3)."""
+
+    __slots__ = ("singular", "plural")
+
+    def __init__(self, singular: str, plural: str):
+        self.singular, self.plural = singular, plural
+
+    def __mod__(self, values: dict) -> str:
+        return _unit_text(get_language(), self.singular, self.plural, values["num"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit_text(language: str | None, singular: str, plural: str, num: int) -> str:
+    """"3 hours" in ``language`` (the active one: the key, not read here). Cached: a list's
+    phrases repeat the same few numbers of minutes, hours and days."""
+    return ngettext(singular, plural, num) % {"num": num}
+
+
+_TIME_STRINGS = {
+    "year": _Units("%(num)d year", "%(num)d years"),
+    "month": _Units("%(num)d month", "%(num)d months"),
+    "week": _Units("%(num)d week", "%(num)d weeks"),
+    "day": _Units("%(num)d day", "%(num)d days"),
+    "hour": _Units("%(num)d hour", "%(num)d hours"),
+    "minute": _Units("%(num)d minute", "%(num)d minutes"),
+}
+
+
 def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool) -> str:
     if late:
-        return _("overdue %(t)s") % {"t": timesince(due, now)} if is_open else _("overdue")
-    return _("%(t)s left") % {"t": timeuntil(due, now)} if is_open else ""
+        return _("overdue %(t)s") % {"t": timesince(due, now, time_strings=_TIME_STRINGS)} \
+            if is_open else _("overdue")
+    return _("%(t)s left") % {"t": timeuntil(due, now, time_strings=_TIME_STRINGS)} \
+        if is_open else ""
 
 
 def mark_deadlines(orders: list[Order], now: datetime) -> list[Order]:
@@ -52,10 +86,12 @@ def mark_deadlines(orders: list[Order], now: datetime) -> list[Order]:
     return orders
 
 
-def describe(orders: list[Order], now: datetime, *, places: bool = False) -> list[Order]:
+def describe(orders: list[Order], now: datetime, *, places: bool = False,
+             sign: bool = False) -> list[Order]:
     """Give each order (already marked ``late``/``due_soon`` by its view) what its row prints;
     with ``places``, also its category, street, district and lead unit by name, from the
-    reference data each process holds (no joins)."""
+    reference data each process holds (no joins); with ``sign``, its sign-for deadline's
+    phrase (only the workspace's "to sign for" tab shows that column)."""
     zone = timezone.get_current_timezone()
     states = {value: str(label) for value, label in State.choices}
     urgencies = {value: str(label) for value, label in Urgency.choices}
@@ -80,7 +116,7 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False) -> lis
             o.due_phrase = _deadline(o.complete_due_at, now, late=o.late, is_open=is_open)
             o.due_class = "late-mark" if o.late else "soon-mark" if o.due_soon else "muted"
         o.sign_iso, o.sign_short = _moment(o.sign_due_at, zone)
-        if o.sign_due_at is not None:
+        if sign and o.sign_due_at is not None:
             late = getattr(o, "sign_late", False)
             o.sign_phrase = _deadline(o.sign_due_at, now, late=late, is_open=True)
             o.sign_class = "late-mark" if late else "soon-mark"
@@ -111,8 +147,9 @@ def describe_notifications(notes: list) -> list:
     the order's number unless the message names it."""
     zone = timezone.get_current_timezone()
     url = reverse("order-detail", args=[_URL_MARK])
+    kinds = {value: str(label) for value, label in Notification.Kind.choices}
     for n in notes:
-        n.kind_label = n.get_kind_display()
+        n.kind_label = kinds.get(n.kind, n.kind)
         n.created_iso, n.created_short = _moment(n.created_at, zone)
         n.url = url.replace(str(_URL_MARK), str(n.order_id)) if n.order_visible else ""
         number = n.order.number if n.order_id else ""

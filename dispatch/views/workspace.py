@@ -131,7 +131,8 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
                 extension_due=Subquery(ExtensionRequest.objects.filter(
                     order=OuterRef("pk"), state=ExtensionRequest.State.PENDING)
                     .values("requested_due_at")[:1]))
-        context["orders"] = display.describe(_mark(list(rows[:LIST_LIMIT]), now), now)
+        context["orders"] = display.describe(_mark(list(rows[:LIST_LIMIT]), now), now,
+                                             sign=tab == "to-sign")
     elif tab == "requested":
         context["tasks"] = list(
             CoHandlingTask.objects.filter(requesting_unit_id=unit.pk)

@@ -8,7 +8,9 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.db import connection
 from django.utils import timezone
+from django.utils import translation
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
 
 from dispatch import reference
 from hotline import db
@@ -77,6 +79,37 @@ def test_deadline_phrases_say_overdue_or_left_or_that_the_clock_stopped():
     assert running.due_phrase == f"剩余 {timeuntil(due_after, now)}"
     assert stopped.due_phrase == "计时暂停"
     assert closed_late.due_phrase == "超期"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_deadline_phrases_are_djangos_timesince_and_timeuntil_in_each_language(language):
+    """display's phrases use timesince/timeuntil with its own (cached, not lazy) unit strings:
+    word for word what Django's own strings say, plurals included, from minutes to years."""
+    now = timezone.now()
+    deltas = [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=61),
+              timedelta(hours=1), timedelta(hours=25, minutes=2), timedelta(days=8, hours=3),
+              timedelta(days=40), timedelta(days=400), timedelta(days=800, hours=5)]
+    with translation.override(language):
+        for delta in deltas:
+            assert display._deadline(now - delta, now, late=True, is_open=True) == \
+                _("overdue %(t)s") % {"t": timesince(now - delta, now)}
+            assert display._deadline(now + delta, now, late=False, is_open=True) == \
+                _("%(t)s left") % {"t": timeuntil(now + delta, now)}
+    if language == "en":
+        with translation.override("en"):
+            phrase = display._deadline(now + timedelta(hours=3, seconds=5), now, late=False,
+                                       is_open=True)
+        assert phrase == "3\xa0hours left"
+
+
+def test_the_sign_for_phrase_is_made_for_the_tab_that_shows_it():
+    now = timezone.now()
+    order = Order(pk=1, state=State.DISPATCHED, sign_due_at=now + timedelta(hours=2), text="x")
+    order.late = order.due_soon = False
+    display.describe([order], now)
+    assert not hasattr(order, "sign_phrase")
+    display.describe([order], now, sign=True)
+    assert order.sign_phrase == f"剩余 {timeuntil(now + timedelta(hours=2), now)}"
 
 
 def test_the_workspace_row_marks_a_late_sign_for_and_counts_reopenings(client):
