@@ -106,8 +106,8 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
     (docs/benchmarks.md, scenario 3). So it is read as a UNION ALL of parts, each of which an
     index serves in order and stops after ``size`` rows: the unit's lead orders one state at a
     time when sorted by deadline (the ``order_worklist`` index: lead unit, state, deadline,
-    id), and the orders it assists on; the parts' ids are merged and cut to the page, and the
-    page's rows read by id. Two queries (one when there is a single part), whatever ``size``.
+    id), and the orders it assists on; the page's rows are read among the parts' ids, sorted
+    and cut to the page. One query, whatever ``size``.
     With ``fields`` (column names and annotations of ``orders``, ``id`` and the sort column
     among them), the rows are ``OrderRow`` objects with those attributes alone."""
     if orders.query.is_empty() or (unit_id is not None and not 0 < unit_id <= MAX_ID):
@@ -143,13 +143,12 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
             either |= condition
         narrowed = orders.filter(either, **({"state__in": states} if states else {}))
         return read(narrowed.order_by(*ordering)[:size])
-    # The parts name their rows (id and sort value), the page's rows are read by id after: two
-    # queries, but Django builds a UNION of narrow parts in a fraction of the time it takes for
-    # parts selecting every column and join (half the page's CPU for six parts).
-    keys = [q.order_by(*ordering).values_list("id", field)[:size] for q in queries]
-    ids = [pk for pk, _value in keys[0].union(*keys[1:], all=True).order_by(*ordering)[:size]]
-    by_id = {row.pk: row for row in read(orders.filter(pk__in=ids).order_by())} if ids else {}
-    return [by_id[pk] for pk in ids if pk in by_id]  # (one may have changed in between)
+    # The parts name their rows' ids (Django builds a UNION of narrow parts in a fraction of
+    # the time it takes for parts selecting every column), and the page's rows are read among
+    # them in the same statement: WHERE id IN (part UNION ALL part …) ORDER BY … LIMIT size.
+    ids = [q.order_by(*ordering).values_list("id")[:size] for q in queries]
+    return read(orders.filter(pk__in=ids[0].union(*ids[1:], all=True))
+                .order_by(*ordering)[:size])
 
 
 def assisting_unit_ids(orders: list[Order]) -> dict[int, list[int]]:

@@ -269,8 +269,10 @@ def worklists(report) -> list[str]:
         "The API reads a page as `tickets/selectors.py` `order_page` does: a `UNION ALL` of "
         "limited parts, each served in order by an index (the unit's own orders one state at a "
         "time through `order_worklist` (lead unit, state, deadline, id); the orders it assists "
-        "on), cut to the page; then the page's rows by id, and their assisting units in one "
-        "query. The token's user, roles and unit come from the shared cache.",
+        "on), and the page's rows read among the parts' ids in the same statement, sorted and "
+        "cut to the page, as plain rows rather than model instances (`OrderRow`); then their "
+        "assisting units in one query. The token's user, roles and unit come from the shared "
+        "cache.",
         "",
     ]
     for name in ("api_street_staff", "api_dispatcher", "page_home", "page_queue"):
@@ -352,10 +354,14 @@ def _worklists_api_why(report, r) -> list[str]:
         "wait for a core, and most of that CPU time is the web worker's Python"
         + (f": by the profile above, {roles}" if roles else "") + ".",
         "",
-        "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py): "
-        "less Python per page: fewer objects per row (the page's rows read as tuples rather "
-        "than model instances, which `OrderSerializer.to_representation` only reads "
-        "attributes of), fewer queryset clones while the parts are built; then more cores.",
+        "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py, "
+        "tickets/api.py): the rows are plain already; what is left is the fixed cost of a "
+        "request (about half of it, with no row at all: DRF and django-filter, which "
+        "deep-copies its filters and form fields per request, and Django building the "
+        "parts' SQL), then the JSON (a time-zone conversion and ISO text per timestamp, "
+        "eleven a row). Closing the rest needs about a third less CPU per request, or more "
+        "cores: four readers without pause make the latency their CPU time divided by "
+        "the cores.",
         "",
     ]
 
@@ -385,14 +391,16 @@ def _worklists_pages_why(report, r) -> list[str]:
         "(tickets/views.py `order_list`) reads its page through the same `order_page` as the "
         "API. What each row prints (local times, deadline phrases, shortened texts, labels, "
         "place and unit names from the in-memory reference data) is made once in Python "
-        "(tickets/display.py); what remains is Django's template engine walking the page "
-        "(a few microseconds per variable and tag: base.html's navigation, the filter form, "
-        "the notifications, 50 rows of a dozen cells) and a model instance per row.",
+        "(tickets/display.py), and the rows and the notifications are Jinja2 templates "
+        "(templates/jinja2/, a tenth of the template engine's cost per row); what remains "
+        "is Django's template engine for the page around them (base.html's navigation, the "
+        "filter form), the deadline phrases (Django's `timesince`), a model instance per "
+        "row and, on the landing page, the counting statement.",
         "",
-        "**What would fix it**: the rows rendered without the template engine's "
-        "per-variable cost (the list partials in Jinja2, or the rows as one pre-escaped "
-        "string per order); the rows read as tuples rather than model instances; then more "
-        "cores.",
+        "**What would fix it**: the landing page's rows read as plain rows like the API's "
+        "(its two co-handling counts are annotations), the rest of the page in Jinja2 too, "
+        "the deadline phrases made without `timesince`'s general calendar arithmetic; then "
+        "more cores.",
         "",
     ]
 
