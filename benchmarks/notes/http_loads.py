@@ -360,8 +360,8 @@ def _worklists_api_why(report, r) -> list[str]:
         "deep-copies its filters and form fields per request, and Django building the "
         "parts' SQL), then the JSON (a time-zone conversion and ISO text per timestamp, "
         "eleven a row). Closing the rest needs about a third less CPU per request, or more "
-        "cores: four readers without pause make the latency their CPU time divided by "
-        "the cores.",
+        "cores: four readers without pause keep four requests on two cores, so a request "
+        "takes about twice its CPU time.",
         "",
     ]
 
