@@ -19,7 +19,7 @@ from django.utils.translation import get_language, ngettext
 from dispatch import reference
 from dispatch.models import Notification, Urgency
 
-from .models import OPEN_STATES, Order, State
+from .models import OPEN_STATES, Order, State, due_soon_at, overdue_at
 
 _URL_MARK = 987654321  # no real id: replaced by each order's own in its page's address
 
@@ -81,17 +81,18 @@ def mark_deadlines(orders: list[Order], now: datetime) -> list[Order]:
     """Mark each order ``late`` or ``due_soon`` by the rules the lists count with
     (``overdue_q``, ``due_soon_q``)."""
     for order in orders:
-        order.late = order.is_overdue_at(now)
-        order.due_soon = order.is_due_soon_at(now)
+        order.late = overdue_at(order, now)
+        order.due_soon = due_soon_at(order, now)
     return orders
 
 
 def describe(orders: list[Order], now: datetime, *, places: bool = False,
              sign: bool = False) -> list[Order]:
-    """Give each order (already marked ``late``/``due_soon`` by its view) what its row prints;
-    with ``places``, also its category, street, district and lead unit by name, from the
-    reference data each process holds (no joins); with ``sign``, its sign-for deadline's
-    phrase (only the workspace's "to sign for" tab shows that column)."""
+    """Give each order or row (``selectors.OrderRow``; already marked ``late``/``due_soon`` by
+    its view) what its row prints; with ``places``, also its category, street, district and
+    lead unit by name, from the reference data each process holds (no joins); with ``sign``,
+    its sign-for deadline's phrase (only the workspace's "to sign for" tab shows that
+    column)."""
     zone = timezone.get_current_timezone()
     states = {value: str(label) for value, label in State.choices}
     urgencies = {value: str(label) for value, label in Urgency.choices}

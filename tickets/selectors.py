@@ -92,6 +92,11 @@ class OrderRow(SimpleNamespace):
         return self.id
 
 
+def order_rows(orders: QuerySet[Order], fields: Sequence[str]) -> list[OrderRow]:
+    """``orders`` as ``OrderRow`` objects with ``fields`` (columns and annotations)."""
+    return [OrderRow(**row) for row in orders.values(*fields)]
+
+
 def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
                after: tuple[datetime, int] | None = None, size: int,
                states: Iterable[str] = (), unit_id: int | None = None,
@@ -131,9 +136,7 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
         else:
             queries.append(orders.filter(condition, **({"state__in": states} if states else {})))
     def read(rows: QuerySet[Order]) -> list:
-        if fields:
-            return [OrderRow(**row) for row in rows.values(*fields)]
-        return list(rows)
+        return order_rows(rows, fields) if fields else list(rows)
 
     if len(queries) == 1:
         return read(queries[0].order_by(*ordering)[:size])
