@@ -13,8 +13,8 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import gettext as _
 from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
 from dispatch import reference
 from dispatch.models import Notification, Urgency

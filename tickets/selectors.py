@@ -135,6 +135,7 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
             queries += [orders.filter(condition, state=state) for state in split]
         else:
             queries.append(orders.filter(condition, **({"state__in": states} if states else {})))
+
     def read(rows: QuerySet[Order]) -> list:
         return order_rows(rows, fields) if fields else list(rows)
 

@@ -19,7 +19,7 @@ from .models import Category, Order, OrderEvent, State, due_soon_at, mask_phone,
 
 STATE_LABELS = dict(State.choices)
 
-#: Fields copied as they are (DRF's fields would turn each value into itself).
+#: Fields written as they are (DRF's fields would turn each value into itself).
 _PLAIN = (
     "id", "number", "external_id", "channel", "state", "request_type", "urgency", "subject",
     "text", "address", "caller_name", "is_anonymous", "wants_callback", "is_confidential",
