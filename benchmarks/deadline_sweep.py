@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dispatch import sweep as deadline_sweep
 from dispatch.models import Notification
-from tickets.models import OPEN_STATES, DeadlineNotice, Order
+from tickets.models import OPEN_STATES, RUNNING_STATES, DeadlineNotice, Order
 
 from . import database, profiling
 from .stats import summary
@@ -25,7 +25,7 @@ from .stats import summary
 def newly_overdue(now) -> list[int]:
     """The running orders whose deadline the seed put in the last hour before its "now" (those
     of the orders overdue for longer lie at least two hours back, announced already)."""
-    return list(Order.objects.filter(state__in=deadline_sweep.RUNNING_STATES,
+    return list(Order.objects.filter(state__in=RUNNING_STATES,
                                      complete_due_at__lt=now,
                                      complete_due_at__gte=now - timedelta(hours=1))
                 .values_list("pk", flat=True))

@@ -55,6 +55,8 @@ def django_on_seeded() -> datetime | None:
 
     django.setup()
     return now
+
+
 HOST = "127.0.0.1"
 
 

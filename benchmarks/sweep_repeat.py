@@ -1,8 +1,9 @@
 """Scenario 5's sweep, more times: ``python -m benchmarks.sweep_repeat [RUNS]`` sweeps the bench
 database at the seed's "now" RUNS times (12 by default), removing the announcements between runs
 as the scenario does, then times one sweep with nothing to do, and drops the SMS jobs the runs
-queued. It prints the median, the extremes and each run, to compare two variants of the sweep or of the schema on the same
-database (docs/benchmarks.md). Run it after ``make bench`` (scenario 1 at least)."""
+queued. It prints the median, the extremes and each run, to compare two variants of the sweep
+or of the schema on the same database (docs/benchmarks.md). Run it after ``make bench``
+(scenario 1 at least)."""
 
 import statistics
 import sys

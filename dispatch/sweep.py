@@ -1,6 +1,6 @@
 """The deadline sweep (DESIGN §4): announces the open orders due soon and overdue, in batches.
 
-Whether an order is overdue or due soon follows from its deadline (``Order.is_overdue_at``);
+Whether an order is overdue or due soon follows from its deadline (``tickets.models.overdue_at``);
 the sweep adds the announcement: a history note and the lead unit's notification (by SMS when
 overdue), once per order, kind and deadline. ``DeadlineNotice`` keeps which deadlines it has
 announced, so a re-run announces nothing twice, a new deadline (an extension, a resume, a
@@ -28,8 +28,6 @@ from django.utils.translation import gettext_lazy as _
 from dispatch.models import CoHandlingTask, Notification
 from dispatch.notifications import notify_many, queue_sms_on_commit
 from tickets.models import DUE_SOON, RUNNING_STATES, DeadlineNotice, Order, OrderEvent
-
-__all__ = ["DUE_SOON", "RUNNING_STATES", "SweepResult", "sweep"]
 
 MESSAGES = {"overdue": _("Order %(number)s is overdue: please handle it without delay"),
             "due_soon": _("Order %(number)s is due within 24 hours"),

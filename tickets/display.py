@@ -40,7 +40,7 @@ def _moment(value: datetime | None, zone) -> tuple[str, str]:
 
 class _Units:
     """Django's ``timesince`` units ("%(num)d hour"…) translated when used, with the same
-    msgids, without its lazy strings: a list of 100 deadlines spent most of their phrases'
+    msgids, without its lazy strings: a list's 100 deadline phrases spent most of their
     time resolving those (docs/benchmarks.md, scenario 3)."""
 
     __slots__ = ("singular", "plural")

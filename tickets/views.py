@@ -26,7 +26,7 @@ from dispatch.access import can_see_phone, is_centre_user, is_unit_user, unit_id
 from hotline.errors import NotFound, ServiceError
 
 from . import display, forms, rules, selectors, services
-from .models import OPEN_STATES, Order, OrderEvent, State
+from .models import OPEN_STATES, Order, OrderEvent, State, overdue_at
 
 PAGE_SIZE = 50
 HOME_LIMIT = 15
@@ -311,7 +311,7 @@ def _render_detail(request, order: Order, *, bound: dict | None = None, note_for
     context = {
         "order": order,
         "now": now,
-        "late": order.is_overdue_at(now),
+        "late": overdue_at(order, now),
         "actions": actions,
         "error": error,
         "events": events,

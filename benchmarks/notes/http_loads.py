@@ -386,8 +386,9 @@ def _worklists_pages_why(report, r) -> list[str]:
         + (f" (the profiles' top functions: {roles})" if roles else "")
         + ". The landing page (dispatch/views/workspace.py) counts every tab in one "
         "aggregate that the `order_worklist` index answers alone (it carries the time a "
-        "suspended order's clock stopped), lists up to `LIST_LIMIT` rows of the chosen tab with two correlated counts of "
-        "co-handling tasks each, and the unread notifications; the queue page "
+        "suspended order's clock stopped), lists up to `LIST_LIMIT` rows of the chosen tab "
+        "with two correlated counts of co-handling tasks each, and the unread notifications; "
+        "the queue page "
         "(tickets/views.py `order_list`) reads its page through the same `order_page` as the "
         "API. What each row prints (local times, deadline phrases, shortened texts, labels, "
         "place and unit names from the in-memory reference data) is made once in Python "

@@ -31,7 +31,6 @@ from .cohandling import TASK_STEPS, _task_refused, task_step
 from .common import (
     ACTIVE_STATES,
     CENTRE_ROLES,
-    DUE_SOON,
     LIST_LIMIT,
     NOTIFICATION_LIMIT,
     Tab,
@@ -41,8 +40,6 @@ from .common import (
     _mark,
     _pending_extension,
     _task_count,
-    due_soon_q,
-    overdue_q,
 )
 from .panels import EXTENSION_STATES, handling_context
 from .steps import STEPS, Step, _call_in_form, _lifecycle, _refused, extension_decide, order_step
@@ -64,7 +61,6 @@ __all__ = [
     "CENTRE_ROLES",
     "CENTRE_SORT",
     "CENTRE_TABS",
-    "DUE_SOON",
     "EXTENSION_STATES",
     "LIST_LIMIT",
     "NOTIFICATION_LIMIT",
@@ -95,12 +91,10 @@ __all__ = [
     "_workspace_unit",
     "_workspace_url",
     "centre",
-    "due_soon_q",
     "extension_decide",
     "handling_context",
     "notifications_read",
     "order_step",
-    "overdue_q",
     "task_step",
     "workspace",
 ]

@@ -14,7 +14,7 @@ from dispatch.access import has_role
 from dispatch.models import CoHandlingTask, ExtensionRequest
 from tickets import forms as order_forms
 from tickets import selectors
-from tickets.models import Order, State
+from tickets.models import Order, State, overdue_q
 
 from .. import forms
 from .common import (
@@ -27,7 +27,6 @@ from .common import (
     _mark,
     _pending_extension,
     _task_count,
-    overdue_q,
 )
 
 CENTRE_TABS = [

@@ -10,15 +10,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 
 from dispatch.models import CoHandlingTask, ExtensionRequest, Role
 from tickets import display
-from tickets.models import (  # noqa: F401 - the deadline rules, shared with the order list
-    DUE_SOON,
-    OPEN_STATES,
-    Order,
-    OrderEvent,
-    State,
-    due_soon_q,
-    overdue_q,
-)
+from tickets.models import OPEN_STATES, Order, OrderEvent, State
 
 #: Rows per list: the lists are work queues, read from the top; the counters say how many.
 LIST_LIMIT = 50

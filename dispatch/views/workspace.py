@@ -20,7 +20,7 @@ from dispatch import handling, notifications, reference
 from dispatch.access import has_role, is_unit_user, unit_id_of
 from dispatch.models import CoHandlingTask, ExtensionRequest, Notification, Unit
 from tickets import display, selectors
-from tickets.models import State
+from tickets.models import State, due_soon_q, overdue_q
 
 from .. import forms
 from .common import (
@@ -34,8 +34,6 @@ from .common import (
     _mark,
     _pending_extension,
     _task_count,
-    due_soon_q,
-    overdue_q,
 )
 
 UNIT_TABS = [
@@ -135,7 +133,7 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
                 extension_due=Subquery(ExtensionRequest.objects.filter(
                     order=OuterRef("pk"), state=ExtensionRequest.State.PENDING)
                     .values("requested_due_at")[:1]))
-        # Plain rows of what the row prints, not model instances (100 of them a page).
+        # Plain rows of what the row prints, not model instances (up to LIST_LIMIT a page).
         fields = ROW_FIELDS + (("return_reason", "extension_due") if tab == "waiting" else ())
         context["orders"] = display.describe(
             _mark(selectors.order_rows(rows[:LIST_LIMIT], fields), now), now,

@@ -50,7 +50,8 @@ def test_an_order_alone_is_written_as_drf_would_write_it(who, orders, people):
         assert list(mine) == OrderSerializer.Meta.fields
 
 
-@pytest.mark.parametrize("query", ["", "&sort=deadline", "&unit={unit}", "&unit={unit}&sort=deadline"])
+@pytest.mark.parametrize("query", ["", "&sort=deadline", "&unit={unit}",
+                                   "&unit={unit}&sort=deadline"])
 def test_the_api_list_and_detail_are_written_as_drf_would_write_them(query, orders, people, api):
     """The list reads its page as rows, not model instances (one query, or a union of parts
     with ``?unit=``): the same JSON as DRF's, field for field and in the same order."""

@@ -1,5 +1,5 @@
 """Overdue and due soon follow from an order's deadline (DESIGN §4): the rule an order answers
-for itself (``Order.is_overdue_at``) is the one the lists count with (``overdue_q``), the API
+for itself (``overdue_at``) is the one the lists count with (``overdue_q``), the API
 filters with and the admin shows; the sweep's announcements (``DeadlineNotice``) are kept apart,
 one per deadline, and the flags set before them became notices."""
 
@@ -12,7 +12,15 @@ from django.utils import timezone
 
 from dispatch import handling, sweep
 from tests import factories
-from tickets.models import DeadlineNotice, Order, State, due_soon_q, overdue_q
+from tickets.models import (
+    DeadlineNotice,
+    Order,
+    State,
+    due_soon_at,
+    due_soon_q,
+    overdue_at,
+    overdue_q,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +54,10 @@ def _orders(people) -> dict[str, Order]:
 def test_the_lists_count_by_the_rule_each_order_answers(people):
     orders = _orders(people)
     now = timezone.now()
-    overdue = {name for name, o in orders.items() if o.is_overdue_at(now)}
+    overdue = {name for name, o in orders.items() if overdue_at(o, now)}
     assert overdue == {"running, past due", "reopened, past due",
                        "suspended after its deadline"}
-    soon = {name for name, o in orders.items() if o.is_due_soon_at(now)}
+    soon = {name for name, o in orders.items() if due_soon_at(o, now)}
     assert soon == {"running, due in 3 h"}
     ids = {o.pk: name for name, o in orders.items()}
     in_db = Order.objects.filter(pk__in=ids)

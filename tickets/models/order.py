@@ -158,7 +158,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     # Deadlines (时限). Hours deadlines run on the natural clock; the completion deadline on
     # the clock in ``deadline_counting``. Suspension moves them all on resume. Whether an order
-    # is overdue or due soon follows from these (``is_overdue_at``, ``overdue_q``); which
+    # is overdue or due soon follows from these (``overdue_at``, ``overdue_q``); which
     # deadlines the sweep has announced is kept apart, in ``DeadlineNotice``.
     deadline_counting = models.CharField(_("deadline counting"), max_length=8, default="natural")
     sign_due_at = models.DateTimeField(_("sign for by"), null=True, blank=True)
@@ -348,19 +348,13 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def masked_phone(self) -> str:
         return mask_phone(self.caller_phone)
 
-    def is_overdue_at(self, now: datetime) -> bool:
-        return overdue_at(self, now)
-
-    def is_due_soon_at(self, now: datetime) -> bool:
-        return due_soon_at(self, now)
-
     @property
     def is_overdue(self) -> bool:
-        return self.is_overdue_at(timezone.now())
+        return overdue_at(self, timezone.now())
 
     @property
     def is_due_soon(self) -> bool:
-        return self.is_due_soon_at(timezone.now())
+        return due_soon_at(self, timezone.now())
 
 
 def overdue_at(order, now: datetime) -> bool:
@@ -385,7 +379,7 @@ def due_soon_at(order, now: datetime) -> bool:
 
 
 def overdue_q(now: datetime) -> models.Q:
-    """Open orders past their completion deadline (``Order.is_overdue_at``). Read from
+    """Open orders past their completion deadline (``overdue_at``). Read from
     ``order_worklist`` alone for a unit's counters."""
     return (models.Q(state__in=RUNNING_STATES, complete_due_at__lt=now)
             | models.Q(state=State.SUSPENDED, complete_due_at__lt=models.F("suspended_at")))
