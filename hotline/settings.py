@@ -124,12 +124,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite builds the worklist index without its INCLUDE column (it only saves PostgreSQL
     # reading rows): nothing to warn about.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not envbool(
-        "DB_JIT", "false"):
-    # PostgreSQL's JIT compiles any query its planner thinks costly: a street's counters over
-    # its 7,000 open orders spent 19 of 36 ms compiling (docs/benchmarks.md). Pages and API
-    # calls are short queries; off unless DB_JIT=true.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if not envbool("DB_JIT", "false"):
+        # PostgreSQL's JIT compiles any query its planner thinks costly: a street's counters
+        # over its 7,000 open orders spent 19 of 36 ms compiling (docs/benchmarks.md). Pages
+        # and API calls are short queries; off unless DB_JIT=true.
+        _options["options"] = "-c jit=off"
+    # A statement a connection has run DB_PREPARE_THRESHOLD times (the same SQL, other values)
+    # is prepared on the server, which then plans it once rather than on every call: the work
+    # list's statement spent 0.6 ms planning and 0.45 ms running (docs/benchmarks.md). That
+    # needs the values sent apart from the SQL (psycopg's server-side binding). "off" sends
+    # them in the SQL and prepares nothing (a pooler that cannot keep prepared statements).
+    _threshold = os.environ.get("DB_PREPARE_THRESHOLD", "5").strip().lower()
+    if _threshold not in ("off", "none", ""):
+        if not _threshold.isdigit():
+            raise ImproperlyConfigured(
+                f"DB_PREPARE_THRESHOLD must be a whole number of executions or 'off', "
+                f"not {_threshold!r}")
+        _options.update(server_side_binding=True, prepare_threshold=int(_threshold))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
