@@ -11,7 +11,7 @@ from typing import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -117,8 +117,18 @@ def available_actions(order: Order, user) -> list[Action]:
 
 # -- shared bits ------------------------------------------------------------------------------
 
-def _rows(orders, now: datetime) -> list[Order]:
-    """A list's orders, marked and with what their rows print (``_order_table.html``)."""
+#: What a row of ``_order_table.html`` needs (``display.describe`` with places, the deadline
+#: rules, the sort columns): the lists read these as plain rows, not model instances.
+ROW_FIELDS = ("id", "number", "state", "urgency", "subject", "text", "address", "is_supervised",
+              "reopen_count", "category_id", "street_id", "lead_unit_id", "created_at",
+              "sign_due_at", "complete_due_at", "suspended_at")
+
+
+def _rows(orders, now: datetime) -> list[selectors.OrderRow]:
+    """A list's orders (a sliced queryset, or rows read already), marked and with what their
+    rows print (``_order_table.html``)."""
+    if isinstance(orders, QuerySet):
+        orders = selectors.order_rows(orders, ROW_FIELDS)
     return display.describe(display.mark_deadlines(orders, now), now, places=True)
 
 
@@ -148,16 +158,16 @@ def home(request):
                 "completed": counts.get(State.COMPLETED, 0),
                 "late": visible.filter(forms.overdue_q(now)).count(),
             },
-            to_dispatch=_rows(list(
-                visible.filter(state=State.RECEIVED).order_by("created_at", "id")[:HOME_LIMIT]),
+            to_dispatch=_rows(
+                visible.filter(state=State.RECEIVED).order_by("created_at", "id")[:HOME_LIMIT],
                 now),
-            returned=_rows(list(
-                visible.filter(state=State.RETURNED).order_by("updated_at", "id")[:HOME_LIMIT]),
+            returned=_rows(
+                visible.filter(state=State.RETURNED).order_by("updated_at", "id")[:HOME_LIMIT],
                 now),
-            to_review=_rows(list(
+            to_review=_rows(
                 visible.filter(state=State.COMPLETED).order_by("completed_at", "id")
-                [:HOME_LIMIT]), now),
-            recent=_rows(list(visible[:HOME_LIMIT]), now),
+                [:HOME_LIMIT], now),
+            recent=_rows(visible[:HOME_LIMIT], now),
         )
     elif is_unit_user(user):
         return redirect("workspace")  # the street or department workspace (dispatch.views)
@@ -190,7 +200,7 @@ def _keyset_page(user, orders, *, sort: str, cursor: str | None, size: int, stat
     after = _decode_cursor(cursor) if cursor else None
     ordering = (f"-{field}", "-id") if descending else (field, "id")
     rows = selectors.order_page(user, orders, ordering=ordering, after=after, size=size + 1,
-                                states=states)
+                                states=states, fields=ROW_FIELDS)
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
