@@ -69,12 +69,39 @@ _TIME_STRINGS = {
 }
 
 
+#: Below four weeks no span has a month in it, and ``timesince`` counts weeks, days, hours and
+#: minutes from the seconds alone: ``_span`` does that directly (the calendar arithmetic of
+#: months and years was most of a phrase's cost); longer spans go to Django.
+_CHUNKS = ((7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
+_FOUR_WEEKS = 28 * 86400
+
+
+def _span(start: datetime, end: datetime, *, until: bool = False) -> str:
+    """``timesince(start, end)``, or with ``until`` ``timeuntil(end, start)``, word for word
+    with ``_TIME_STRINGS``: two adjacent units at most, "0 minutes" if ``end`` is not later."""
+    delta = end - start
+    seconds = delta.days * 86400 + delta.seconds
+    if seconds >= _FOUR_WEEKS:
+        return timeuntil(end, start, time_strings=_TIME_STRINGS) if until \
+            else timesince(start, end, time_strings=_TIME_STRINGS)
+    parts = []
+    for size, name in _CHUNKS:
+        count, seconds = divmod(seconds, size) if seconds > 0 else (0, 0)
+        if count:
+            parts.append(_TIME_STRINGS[name] % {"num": count})
+        elif parts:
+            break  # units are adjacent: "1 week, 3 hours" is never said
+        if len(parts) == 2:
+            break
+    if not parts:
+        parts = [_TIME_STRINGS["minute"] % {"num": 0}]
+    return _(", ").join(part.replace(" ", "\xa0") for part in parts)
+
+
 def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool) -> str:
     if late:
-        return _("overdue %(t)s") % {"t": timesince(due, now, time_strings=_TIME_STRINGS)} \
-            if is_open else _("overdue")
-    return _("%(t)s left") % {"t": timeuntil(due, now, time_strings=_TIME_STRINGS)} \
-        if is_open else ""
+        return _("overdue %(t)s") % {"t": _span(due, now)} if is_open else _("overdue")
+    return _("%(t)s left") % {"t": _span(now, due, until=True)} if is_open else ""
 
 
 def mark_deadlines(orders: list[Order], now: datetime) -> list[Order]:

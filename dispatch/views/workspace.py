@@ -99,8 +99,9 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     conditions = _unit_order_tabs(now)
     # The unit's own orders: the ones it assists on come to it as co-handling tasks.
     orders = selectors.unit_orders(user)
-    # Every tab lies within the active states: one range of the worklist index.
-    counts = _count_all(orders.filter(state__in=ACTIVE_STATES), conditions)
+    # Every tab lies within the active states: one range of the worklist index, counted
+    # whole (the tabs' conditions are tested in their counters alone).
+    counts = _count_all(orders.filter(state__in=ACTIVE_STATES), conditions, narrow=False)
     task_counts = CoHandlingTask.objects.filter(
         Q(unit_id=unit.pk) | Q(requesting_unit_id=unit.pk)).exclude(
         state=CoHandlingTask.State.FINISHED).aggregate(

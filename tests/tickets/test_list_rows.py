@@ -139,3 +139,22 @@ def test_timestamps_come_back_aware_in_utc_through_psycopgs_c_loader():
     with connection.cursor() as cursor:  # Django's own check before each cursor keeps it
         cursor.execute("SELECT %s::timestamptz", [stored])
         assert cursor.fetchone()[0] == stored
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_spans_under_four_weeks_are_counted_as_django_counts_them(language):
+    """Below four weeks display counts the units itself (``_span``): every minute of the
+    first two days, then every 7 minutes 13 seconds up to past four weeks, with seconds and
+    microseconds on top, both ways, against Django's timesince and timeuntil."""
+    now = timezone.now()
+    deltas = [timedelta(minutes=m, seconds=s, microseconds=u)
+              for m in range(0, 2 * 24 * 60) for s, u in ((0, 0), (59, 999999))]
+    deltas += [timedelta(seconds=t) for t in range(0, 29 * 86400, 433)]
+    deltas += [timedelta(days=28) - timedelta(microseconds=1), timedelta(days=28),
+               timedelta(weeks=1), timedelta(weeks=2, minutes=1), timedelta(days=-1)]
+    with translation.override(language):
+        for delta in deltas:
+            assert display._span(now - delta, now) == \
+                timesince(now - delta, now, time_strings=display._TIME_STRINGS), delta
+            assert display._span(now, now + delta, until=True) == \
+                timeuntil(now + delta, now, time_strings=display._TIME_STRINGS), delta
