@@ -54,6 +54,20 @@ def _announced(conn, end: datetime) -> None:
         {"end": end, "open": [str(s) for s in OPEN_STATES]})
 
 
+def _new_order_notes(conn, end: datetime) -> None:
+    """A "new order" notification, unread, for each order dispatched in the two hours before
+    the seed's end (about fifteen a unit): what a unit's workspace lists when its staff come
+    back to it. The older ones are taken as read and left out."""
+    conn.execute(
+        "INSERT INTO dispatch_notification (unit_id, order_id, kind, message, key, created_at, "
+        "sms_pending) SELECT lead_unit_id, id, 'new_order', "
+        "left('新工单 ' || number || '：' || coalesce(nullif(subject, ''), left(text, 60)), 300), "
+        "'dispatch:seed-' || id, dispatched_at, false FROM tickets_order "
+        "WHERE created_at >= %(end)s - interval '3 hours' AND created_at <= %(end)s "
+        "AND lead_unit_id IS NOT NULL AND dispatched_at >= %(end)s - interval '2 hours'",
+        {"end": end})
+
+
 def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
     """Load ``profile.orders`` orders with their events and callbacks into the (freshly
     migrated) benchmark database."""
@@ -114,7 +128,8 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
             cur.execute("DELETE FROM tickets_dailycounter")
             cur.executemany("INSERT INTO tickets_dailycounter (day, value) VALUES (%s, %s)", rows)
         _announced(conn, end)
-        for table in (*TABLES, "tickets_deadlinenotice"):
+        _new_order_notes(conn, end)
+        for table in (*TABLES, "tickets_deadlinenotice", "dispatch_notification"):
             conn.execute(f"ANALYZE {table}")
         sizes = {table: conn.execute("SELECT pg_total_relation_size(%s)", [table]).fetchone()[0]
                  for table in TABLES}

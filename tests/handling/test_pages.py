@@ -588,6 +588,29 @@ def test_notifications_are_listed_and_marked_read_per_user(client, people):
     assert "没有未读通知" in _section(_html(client.get("/workspace/")), "notifications")
 
 
+def test_the_unread_count_is_the_list_below_its_limit_and_counted_beyond_it(
+        client, people, units):
+    from dispatch.views.common import NOTIFICATION_LIMIT
+
+    def note(i: int) -> Notification:
+        return Notification(unit=units.street_a, kind="reminder", message=f"催办 {i}",
+                            key=f"test-unread:{i}")
+
+    def header() -> str:
+        html = _section(_html(client.get("/workspace/")), "notifications")
+        return re.search(r'<span class="count">(\d+)</span>', html).group(1), html
+
+    client.force_login(people.lead)
+    Notification.objects.bulk_create([note(i) for i in range(3)])
+    count, html = header()
+    assert count == "3" and "催办 2" in html and "显示最新" not in html
+    Notification.objects.bulk_create([note(i) for i in range(3, NOTIFICATION_LIMIT + 5)])
+    count, html = header()
+    assert count == str(NOTIFICATION_LIMIT + 5)
+    assert html.count("<li") == NOTIFICATION_LIMIT
+    assert f"共 {NOTIFICATION_LIMIT + 5} 条未读，显示最新 {NOTIFICATION_LIMIT} 条。" in html
+
+
 def test_marking_read_with_a_bad_id_changes_nothing(client, people):
     _order(people, State.DISPATCHED)
     client.force_login(people.lead)
