@@ -355,11 +355,13 @@ def _worklists_api_why(report, r) -> list[str]:
         + (f": by the profile above, {roles}" if roles else "") + ".",
         "",
         "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py, "
-        "tickets/api.py): the rows are plain already; what is left is the fixed cost of a "
-        "request (about half of it, with no row at all: DRF and django-filter, which "
-        "deep-copies its filters and form fields per request, and Django building the "
-        "parts' SQL), then the JSON (a time-zone conversion and ISO text per timestamp, "
-        "eleven a row). Closing the rest needs about a third less CPU per request, or more "
+        "tickets/api.py): the rows are plain and the statements prepared on the server "
+        "already (`DB_PREPARE_THRESHOLD`: PostgreSQL plans the page's statement once per "
+        "connection); what is left is the fixed cost of a request (about half of it, with "
+        "no row at all: DRF and django-filter, which deep-copies its filters and form fields "
+        "per request, and Django building the parts' SQL and resolving the 46 columns the "
+        "rows read), then the JSON (a time-zone conversion and ISO text per timestamp, "
+        "eleven a row). Closing the rest needs about half the CPU per request, or more "
         "cores: four readers without pause keep four requests on two cores, so a request "
         "takes about twice its CPU time.",
         "",
@@ -393,15 +395,16 @@ def _worklists_pages_why(report, r) -> list[str]:
         "API. What each row prints (local times, deadline phrases, shortened texts, labels, "
         "place and unit names from the in-memory reference data) is made once in Python "
         "(tickets/display.py), and the rows and the notifications are Jinja2 templates "
-        "(templates/jinja2/, a tenth of the template engine's cost per row); what remains "
-        "is Django's template engine for the page around them (base.html's navigation, the "
-        "filter form), the deadline phrases (Django's `timesince`), a model instance per "
-        "row and, on the landing page, the counting statement.",
+        "(templates/jinja2/, a tenth of the template engine's cost per row); the rows are "
+        "read as plain rows, not model instances, and the deadline phrases under four weeks "
+        "are counted directly. What remains is Django's template engine for the page around "
+        "them (base.html's navigation, the tabs, the filter form) and Django building each "
+        "statement: on the landing page the user, the tabs' counters, the co-handling "
+        "counters, the rows and the notifications (their unread count too when the list is "
+        "full).",
         "",
-        "**What would fix it**: the landing page's rows read as plain rows like the API's "
-        "(its two co-handling counts are annotations), the rest of the page in Jinja2 too, "
-        "the deadline phrases made without `timesince`'s general calendar arithmetic; then "
-        "more cores.",
+        "**What would fix it**: the rest of the page in Jinja2 too, and the co-handling "
+        "counters in the tabs' counting statement; then more cores.",
         "",
     ]
 
