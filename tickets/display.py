@@ -70,8 +70,8 @@ _TIME_STRINGS = {
 
 
 #: Below four weeks no span has a month in it, and ``timesince`` counts weeks, days, hours and
-#: minutes from the seconds alone: ``_span`` does that directly (the calendar arithmetic of
-#: months and years was most of a phrase's cost); longer spans go to Django.
+#: minutes from the seconds alone: ``_span`` does that directly, without the calendar
+#: arithmetic Django runs for every phrase; longer spans go to Django.
 _CHUNKS = ((7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
 _FOUR_WEEKS = 28 * 86400
 

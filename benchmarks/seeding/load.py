@@ -56,7 +56,7 @@ def _announced(conn, end: datetime) -> None:
 
 def _new_order_notes(conn, end: datetime) -> None:
     """A "new order" notification, unread, for each order dispatched in the two hours before
-    the seed's end (about fifteen a unit): what a unit's workspace lists when its staff come
+    the seed's end (fourteen a unit on average): what a unit's workspace lists when its staff come
     back to it. The older ones are taken as read and left out."""
     conn.execute(
         "INSERT INTO dispatch_notification (unit_id, order_id, kind, message, key, created_at, "
