@@ -172,7 +172,7 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False,
 def describe_notifications(notes: list) -> list:
     """What each notification of a workspace prints (``dispatch/_notifications.html``): its
     kind, when, the order's page if the unit may still see the order (``order_visible``), and
-    the order's number unless the message names it."""
+    the order's number (``order_number``, annotated) unless the message names it."""
     zone = timezone.get_current_timezone()
     url = reverse("order-detail", args=[_URL_MARK])
     kinds = {value: str(label) for value, label in Notification.Kind.choices}
@@ -180,6 +180,6 @@ def describe_notifications(notes: list) -> list:
         n.kind_label = kinds.get(n.kind, n.kind)
         n.created_iso, n.created_short = _moment(n.created_at, zone)
         n.url = url.replace(str(_URL_MARK), str(n.order_id)) if n.order_visible else ""
-        number = n.order.number if n.order_id else ""
+        number = n.order_number or ""
         n.number_shown = number if number and number not in n.message else ""
     return notes

@@ -161,10 +161,11 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
         task.late = task.due_at < now and task.state in (CoHandlingTask.State.REQUESTED,
                                                          CoHandlingTask.State.ACCEPTED)
     # An order may have left the unit since (re-dispatched): then it is named, not linked.
+    # Of the order only its number is shown (not the whole row read for it).
     notes = display.describe_notifications(list(
         Notification.objects.filter(unit_id=unit.pk).exclude(read_by=user)
-        .select_related("order")
-        .annotate(order_visible=Exists(selectors.orders_for(user).filter(pk=OuterRef("order_id"))))
+        .annotate(order_number=F("order__number"),
+                  order_visible=Exists(selectors.orders_for(user).filter(pk=OuterRef("order_id"))))
         .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT]))
     context["notifications"] = notes
     # A list shorter than its limit is every unread one; a full list may have more, counted.
