@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import avoid_wrapping
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -95,13 +96,21 @@ def _span(start: datetime, end: datetime, *, until: bool = False) -> str:
             break
     if not parts:
         parts = [_TIME_STRINGS["minute"] % {"num": 0}]
-    return _(", ").join(part.replace(" ", "\xa0") for part in parts)
+    return _(", ").join(map(avoid_wrapping, parts))
 
 
 def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool) -> str:
     if late:
         return _("overdue %(t)s") % {"t": _span(due, now)} if is_open else _("overdue")
     return _("%(t)s left") % {"t": _span(now, due, until=True)} if is_open else ""
+
+
+#: The columns ``mark_deadlines`` and ``describe`` read of an order: a list reads its rows as
+#: these (``selectors.order_rows``), and what its own template prints besides.
+ROW_FIELDS = ("id", "number", "state", "urgency", "subject", "text", "address", "is_supervised",
+              "reopen_count", "lead_unit_id", "sign_due_at", "complete_due_at", "suspended_at")
+#: ... and with ``places``.
+PLACE_FIELDS = ("category_id", "street_id", "created_at")
 
 
 def mark_deadlines(orders: list[Order], now: datetime) -> list[Order]:

@@ -11,7 +11,7 @@ from typing import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -117,19 +117,14 @@ def available_actions(order: Order, user) -> list[Action]:
 
 # -- shared bits ------------------------------------------------------------------------------
 
-#: What a row of ``_order_table.html`` needs (``display.describe`` with places, the deadline
-#: rules, the sort columns): the lists read these as plain rows, not model instances.
-ROW_FIELDS = ("id", "number", "state", "urgency", "subject", "text", "address", "is_supervised",
-              "reopen_count", "category_id", "street_id", "lead_unit_id", "created_at",
-              "sign_due_at", "complete_due_at", "suspended_at")
+#: What a row of ``_order_table.html`` needs (``display.describe`` with places; the sort
+#: columns are among them): the lists read these as plain rows, not model instances.
+ROW_FIELDS = (*display.ROW_FIELDS, *display.PLACE_FIELDS)
 
 
-def _rows(orders, now: datetime) -> list[selectors.OrderRow]:
-    """A list's orders (a sliced queryset, or rows read already), marked and with what their
-    rows print (``_order_table.html``)."""
-    if isinstance(orders, QuerySet):
-        orders = selectors.order_rows(orders, ROW_FIELDS)
-    return display.describe(display.mark_deadlines(orders, now), now, places=True)
+def _rows(rows: list[selectors.OrderRow], now: datetime) -> list[selectors.OrderRow]:
+    """A list's rows (``ROW_FIELDS``), marked and with what they print (``_order_table.html``)."""
+    return display.describe(display.mark_deadlines(rows, now), now, places=True)
 
 
 def _detail_or_404(user, pk) -> Order:
@@ -158,17 +153,15 @@ def home(request):
                 "completed": counts.get(State.COMPLETED, 0),
                 "late": visible.filter(forms.overdue_q(now)).count(),
             },
-            to_dispatch=_rows(
-                visible.filter(state=State.RECEIVED).order_by("created_at", "id")[:HOME_LIMIT],
-                now),
-            returned=_rows(
-                visible.filter(state=State.RETURNED).order_by("updated_at", "id")[:HOME_LIMIT],
-                now),
-            to_review=_rows(
-                visible.filter(state=State.COMPLETED).order_by("completed_at", "id")
-                [:HOME_LIMIT], now),
-            recent=_rows(visible[:HOME_LIMIT], now),
         )
+        lists = {
+            "to_dispatch": visible.filter(state=State.RECEIVED).order_by("created_at", "id"),
+            "returned": visible.filter(state=State.RETURNED).order_by("updated_at", "id"),
+            "to_review": visible.filter(state=State.COMPLETED).order_by("completed_at", "id"),
+            "recent": visible,
+        }
+        context.update({name: _rows(selectors.order_rows(rows[:HOME_LIMIT], ROW_FIELDS), now)
+                        for name, rows in lists.items()})
     elif is_unit_user(user):
         return redirect("workspace")  # the street or department workspace (dispatch.views)
     else:

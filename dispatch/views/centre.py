@@ -22,6 +22,7 @@ from .common import (
     CENTRE_ROLES,
     LIST_LIMIT,
     Tab,
+    _any_tab,
     _count_all,
     _last_event,
     _mark,
@@ -78,7 +79,7 @@ def _render_centre(request, *, tab: str, pick, bound: dict | None = None, error:
         tab = CENTRE_TABS[0].slug
     conditions = _centre_tabs(now)
     orders = selectors.orders_for(user)
-    counts = _count_all(orders, conditions)
+    counts = _count_all(orders.filter(_any_tab(conditions)), conditions)
     rows = orders.filter(conditions[tab]).annotate(
         returned_at=_last_event("return_to_centre"),
         return_reason=_last_event("return_to_centre", "comment"),

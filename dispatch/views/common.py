@@ -46,13 +46,15 @@ def _mark(orders: list[Order], now: datetime) -> list[Order]:
     return orders
 
 
-def _count_all(orders, tabs: dict[str, Q], *, narrow: bool = True) -> dict[str, int]:
-    """Every tab's counter in one aggregate query, over the rows any tab could show (so the
-    indexes on the unit, the state and the deadline serve). ``narrow=False`` when ``orders``
-    is a small range already (a unit's active orders): each condition is then built and
-    tested once, in its counter, not again in the WHERE clause."""
-    if narrow:
-        orders = orders.filter(reduce(or_, tabs.values()))
+def _any_tab(tabs: dict[str, Q]) -> Q:
+    """The rows some tab shows: what to count over when ``orders`` is every order (so the
+    indexes on the state and the deadline serve)."""
+    return reduce(or_, tabs.values())
+
+
+def _count_all(orders, tabs: dict[str, Q]) -> dict[str, int]:
+    """Every tab's counter in one aggregate query over ``orders``, a range an index serves
+    (a unit's active orders, or ``_any_tab`` of every order)."""
     return orders.order_by().aggregate(**{key: Count("pk", filter=q) for key, q in tabs.items()})
 
 

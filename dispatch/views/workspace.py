@@ -45,10 +45,8 @@ UNIT_TABS = [
     Tab("requested", gettext_lazy("Co-handling we asked for")),  # 我发起的协办
 ]
 TASKS_TAB = Tab("tasks", gettext_lazy("Co-handling tasks"), tone="warn")  # 报到任务
-#: What a tab's row needs (dispatch/_orders.html, ``display.describe``, the deadline rules).
-ROW_FIELDS = ("id", "number", "state", "urgency", "subject", "text", "address", "assignee",
-              "is_supervised", "reopen_count", "lead_unit_id", "sign_due_at", "complete_due_at",
-              "suspended_at", "open_tasks", "replied_tasks")
+#: What a tab's row needs: ``display.describe``'s columns and what dispatch/_orders.html prints.
+ROW_FIELDS = (*display.ROW_FIELDS, "assignee", "open_tasks", "replied_tasks")
 ORDER_SORT = {
     "to-sign": (F("sign_due_at").asc(nulls_last=True), "id"),
     "working": (F("complete_due_at").asc(nulls_last=True), "id"),
@@ -101,7 +99,7 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     orders = selectors.unit_orders(user)
     # Every tab lies within the active states: one range of the worklist index, counted
     # whole (the tabs' conditions are tested in their counters alone).
-    counts = _count_all(orders.filter(state__in=ACTIVE_STATES), conditions, narrow=False)
+    counts = _count_all(orders.filter(state__in=ACTIVE_STATES), conditions)
     task_counts = CoHandlingTask.objects.filter(
         Q(unit_id=unit.pk) | Q(requesting_unit_id=unit.pk)).exclude(
         state=CoHandlingTask.State.FINISHED).aggregate(
