@@ -276,9 +276,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         unit_id = None if unit is None else int(unit) if unit == int(unit) else 0
         rows = self.paginator.paginate(request, lambda **page: selectors.order_page(
             request.user, orders, states=wanted.get("state") or (), unit_id=unit_id,
-            fields=(*OrderSerializer.ROW_FIELDS, "merged_into_number"), **page))
+            fields=(*OrderSerializer.ROW_FIELDS, "merged_into_number"), assisting=True, **page))
         context = {**self.get_serializer_context(),
-                   "assisting": selectors.assisting_unit_ids(rows)}
+                   "assisting": {row.id: row.assisting_ids for row in rows}}
         return self.paginator.get_paginated_response(
             OrderSerializer(rows, many=True, context=context).data)
 

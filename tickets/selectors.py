@@ -5,8 +5,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import SimpleNamespace
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 
 from dispatch.access import is_centre_user, is_unit_user, unit_id_of
 
@@ -100,7 +101,7 @@ def order_rows(orders: QuerySet[Order], fields: Sequence[str]) -> list[OrderRow]
 def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
                after: tuple[datetime, int] | None = None, size: int,
                states: Iterable[str] = (), unit_id: int | None = None,
-               fields: Sequence[str] = ()) -> list[Order] | list[OrderRow]:
+               fields: Sequence[str] = (), assisting: bool = False) -> list[Order] | list[OrderRow]:
     """One page (``size`` rows) of a list of orders: ``orders`` (filtered, not yet narrowed
     to the user) that the user may see, in ``states`` if any, led or assisted on by
     ``unit_id`` if given, sorted by ``ordering`` (a column, then the id) after the row
@@ -114,7 +115,9 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
     id), and the orders it assists on; the page's rows are read among the parts' ids, sorted
     and cut to the page. One query, whatever ``size``.
     With ``fields`` (column names and annotations of ``orders``, ``id`` and the sort column
-    among them), the rows are ``OrderRow`` objects with those attributes alone."""
+    among them), the rows are ``OrderRow`` objects with those attributes alone, and with
+    ``assisting`` also ``assisting_ids``, the ids of the order's assisting units: on
+    PostgreSQL an array read in the same statement (still one query), elsewhere one more."""
     if orders.query.is_empty() or (unit_id is not None and not 0 < unit_id <= MAX_ID):
         return []
     parts = _list_parts(user, unit_id)
@@ -137,7 +140,19 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
             queries.append(orders.filter(condition, **({"state__in": states} if states else {})))
 
     def read(rows: QuerySet[Order]) -> list:
-        return order_rows(rows, fields) if fields else list(rows)
+        if not fields:
+            return list(rows)
+        if not assisting:
+            return order_rows(rows, fields)
+        if connection.vendor == "postgresql":
+            through = Order.assisting_units.through.objects.filter(order_id=OuterRef("pk"))
+            return order_rows(rows.annotate(assisting_ids=ArraySubquery(through.values("unit_id"))),
+                              (*fields, "assisting_ids"))
+        found = order_rows(rows, fields)
+        ids = assisting_unit_ids(found)
+        for row in found:
+            row.assisting_ids = ids.get(row.id, [])
+        return found
 
     if len(queries) == 1:
         return read(queries[0].order_by(*ordering)[:size])

@@ -69,8 +69,9 @@ class UnitRefSerializer(serializers.Serializer):
 class OrderSerializer(serializers.ModelSerializer):
     # (No docstring: it would become the schema's description of an order.) Context:
     # ``request`` (whether the caller's number is shown), and for a page of orders
-    # ``assisting`` (order id → assisting unit ids, ``selectors.assisting_unit_ids``); without
-    # it an order's assisting units are its prefetched ones, or read for it alone.
+    # ``assisting`` (order id → assisting unit ids, read with the page:
+    # ``selectors.order_page(assisting=True)``); without it an order's assisting units are its
+    # prefetched ones, or read for it alone.
 
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     category_path = serializers.CharField(source="category.path", read_only=True, default=None,

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 # Issue 7, scenario 2: ≤ 6. Begin, the day's number, the order, its event, the unit's
 # notification, commit (the answer is the order in memory).
 CREATE_QUERIES = 6
-# The page's ids (one UNION ALL of limited parts), its rows, their assisting units.
-LIST_QUERIES = {"lead": 3, "dispatcher": 3}
+# One statement: the page's ids (a UNION ALL of limited parts), its rows and their assisting
+# units (an array of each row's).
+LIST_QUERIES = {"lead": 1, "dispatcher": 1}
 # The session, and then the user's roles and unit, come from the shared cache (cached_db,
 # dispatch.access); the user is read (its password hash checks the session).
 PAGE_QUERIES = {"landing": 6, "queue": 3}
