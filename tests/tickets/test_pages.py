@@ -196,6 +196,25 @@ def test_order_list_shows_a_unit_only_its_orders(client, worker_a, street_a, str
     assert theirs.number not in html
 
 
+def test_order_list_filters_show_what_was_chosen(client, worker_a):
+    """The filter form (rendered with Django's Jinja2 widget templates) keeps each choice,
+    escapes what was typed and shows its errors."""
+    client.force_login(worker_a)
+    html = _page(client.get("/orders/", {
+        "state": "signed", "urgency": "urgent", "created_from": "2026-01-05",
+        "overdue": "on", "sort": "newest", "number": '"><b>x'}))
+    assert '<option value="signed" selected>' in html
+    assert '<option value="urgent" selected>' in html
+    assert '<option value="newest" selected>' in html
+    assert 'name="created_from" value="2026-01-05"' in html
+    assert 'type="checkbox" name="overdue"' in html and " checked" in html
+    assert 'value="&#34;&gt;&lt;b&gt;x"' in html
+    assert "<b>x" not in html
+    assert '<option value="">全部状态</option>' in html
+    html = _page(client.get("/orders/", {"created_from": "2026-02-01", "created_to": "2026-01-01"}))
+    assert 'role="alert"' in html
+
+
 def test_missing_order_gives_the_error_page(client, dispatcher):
     client.force_login(dispatcher)
     response = client.get("/orders/987654/")
