@@ -270,8 +270,9 @@ def worklists(report) -> list[str]:
         "limited parts, each served in order by an index (the unit's own orders one state at a "
         "time through `order_worklist` (lead unit, state, deadline, id); the orders it assists "
         "on), and the page's rows read among the parts' ids in the same statement, sorted and "
-        "cut to the page, as plain rows rather than model instances (`OrderRow`); then their "
-        "assisting units in one query. The token's user, roles and unit come from the shared "
+        "cut to the page, as plain rows rather than model instances (`OrderRow`), each with "
+        "its assisting units' ids as an array: one query. The JSON is written by orjson "
+        "(`hotline/renderers.py`). The token's user, roles and unit come from the shared "
         "cache.",
         "",
     ]
@@ -355,13 +356,13 @@ def _worklists_api_why(report, r) -> list[str]:
         + (f": by the profile above, {roles}" if roles else "") + ".",
         "",
         "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py, "
-        "tickets/api.py): the rows are plain and the statements prepared on the server "
-        "already (`DB_PREPARE_THRESHOLD`: PostgreSQL plans the page's statement once per "
-        "connection); what is left is the fixed cost of a request (about half of it, with "
+        "tickets/api.py): the rows are plain, the page is one statement, prepared on the "
+        "server (`DB_PREPARE_THRESHOLD`: PostgreSQL plans it once per connection), and the "
+        "JSON is encoded by orjson already; what is left is the fixed cost of a request (about half of it, with "
         "no row at all: DRF and django-filter, which deep-copies its filters and form fields "
         "per request, and Django building the parts' SQL and resolving the 46 columns the "
-        "rows read), then the JSON (a time-zone conversion and ISO text per timestamp, "
-        "eleven a row). Closing the rest needs about half the CPU per request, or more "
+        "rows read), then the rows written out (a time-zone conversion and ISO text per "
+        "timestamp, eleven a row). Closing the rest needs about half the CPU per request, or more "
         "cores: four readers without pause keep four requests on two cores, so a request "
         "takes about twice its CPU time.",
         "",
