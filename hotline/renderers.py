@@ -11,9 +11,9 @@ class JSONRenderer(renderers.JSONRenderer):
     through DRF's encoder), in a tenth of the time for a page of 50 orders (docs/benchmarks.md,
     sixth round). Two differences: a float with an exponent is written shorter (1.5e-7, where
     DRF writes 1.5e-07: the same number), and NaN and the infinities become null, where DRF's
-    strict JSON would fail the request. Indented JSON (``Accept: application/json; indent=4``, the browsable
-    API) and what orjson cannot write (integers beyond 64 bits, nesting deeper than 254) are
-    left to DRF."""
+    strict JSON would fail the request. Indented JSON (``Accept: application/json; indent=4``,
+    the browsable API) and what orjson cannot write (integers beyond 64 bits, nesting deeper
+    than 254) are left to DRF."""
 
     OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 

@@ -358,13 +358,14 @@ def _worklists_api_why(report, r) -> list[str]:
         "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py, "
         "tickets/api.py): the rows are plain, the page is one statement, prepared on the "
         "server (`DB_PREPARE_THRESHOLD`: PostgreSQL plans it once per connection), and the "
-        "JSON is encoded by orjson already; what is left is the fixed cost of a request (about half of it, with "
-        "no row at all: DRF and django-filter, which deep-copies its filters and form fields "
-        "per request, and Django building the parts' SQL and resolving the 46 columns the "
-        "rows read), then the rows written out (a time-zone conversion and ISO text per "
-        "timestamp, eleven a row). Closing the rest needs about half the CPU per request, or more "
-        "cores: four readers without pause keep four requests on two cores, so a request "
-        "takes about twice its CPU time.",
+        "JSON is encoded by orjson already; what is left is the fixed cost of a request "
+        "(about half of it, with no row at all: DRF and django-filter, which deep-copies its "
+        "filters and form fields per request, and Django building the parts' SQL and "
+        "resolving the 46 columns the rows read), then the rows written out (a time-zone "
+        "conversion and ISO text per timestamp, eleven a row). Four readers without pause "
+        "keep four requests on two cores, so a request takes about twice its CPU time: "
+        "meeting the target needs the servers' CPU per request below about half of it, or "
+        "more cores.",
         "",
     ]
 
