@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import env
+from . import env, request_timing
 
 
 def _count(args, times: int, out: Path) -> int:
@@ -33,10 +33,7 @@ def _count(args, times: int, out: Path) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", help="e.g. /workspace/ or '/api/orders/?unit=121'")
-    parser.add_argument("--user", required=True, help="username of a user in the bench database")
-    parser.add_argument("--token", action="store_true", help="authenticate with an API token")
-    parser.add_argument("--times", type=int, default=30, help="requests counted (default 30)")
+    request_timing.add_request_arguments(parser, times_help="requests counted (default 30)")
     args = parser.parse_args(argv)
     if args.times < 1:
         parser.error("--times must be at least 1")

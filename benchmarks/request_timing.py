@@ -13,12 +13,18 @@ import time
 from . import env
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_request_arguments(parser: argparse.ArgumentParser, *, times_help: str) -> None:
+    """The request to make: PATH, ``--user``, ``--token`` and ``--times`` (also
+    ``benchmarks.instructions``, which runs this module)."""
     parser.add_argument("path", help="e.g. /workspace/ or '/api/orders/?unit=121'")
     parser.add_argument("--user", required=True, help="username of a user in the bench database")
     parser.add_argument("--token", action="store_true", help="authenticate with an API token")
-    parser.add_argument("--times", type=int, default=30)
+    parser.add_argument("--times", type=int, default=30, help=times_help)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_request_arguments(parser, times_help="requests timed after the first (default 30)")
     parser.add_argument("--explain", metavar="TEXT",
                         help="EXPLAIN ANALYZE the request's statements that contain TEXT")
     args = parser.parse_args(argv)

@@ -134,12 +134,17 @@ def on_transition(order, name: str, event_id: int) -> None:
            key=f"{name}:{event_id}", sms=order.urgency == "urgent")
 
 
+def unread(user, unit_id: int):
+    """The unit's notifications ``user`` has not read yet."""
+    return Notification.objects.filter(unit_id=unit_id).exclude(read_by=user)
+
+
 def unread_count(user, unit_id: int) -> int:
-    return Notification.objects.filter(unit_id=unit_id).exclude(read_by=user).count()
+    return unread(user, unit_id).count()
 
 
 def mark_read(user, unit_id: int, ids: list[int] | None = None) -> int:
-    qs = Notification.objects.filter(unit_id=unit_id).exclude(read_by=user)
+    qs = unread(user, unit_id)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     through = Notification.read_by.through
@@ -149,4 +154,5 @@ def mark_read(user, unit_id: int, ids: list[int] | None = None) -> int:
 
 
 __all__ = ["Unit", "mark_read", "notification_sms_send", "notify", "notify_many",
-           "on_transition", "pending_sms_ids", "queue_sms", "queue_sms_on_commit", "unread_count"]
+           "on_transition", "pending_sms_ids", "queue_sms", "queue_sms_on_commit", "unread",
+           "unread_count"]

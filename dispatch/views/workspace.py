@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from dispatch import handling, notifications, reference
 from dispatch.access import has_role, is_unit_user, unit_id_of
-from dispatch.models import CoHandlingTask, ExtensionRequest, Notification, Unit
+from dispatch.models import CoHandlingTask, ExtensionRequest, Unit
 from tickets import display, selectors
 from tickets.models import State, due_soon_q, overdue_q
 
@@ -161,7 +161,7 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     # An order may have left the unit since (re-dispatched): then it is named, not linked.
     # Of the order only its number is shown (not the whole row read for it).
     notes = display.describe_notifications(list(
-        Notification.objects.filter(unit_id=unit.pk).exclude(read_by=user)
+        notifications.unread(user, unit.pk)
         .annotate(order_number=F("order__number"),
                   order_visible=Exists(selectors.orders_for(user).filter(pk=OuterRef("order_id"))))
         .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT]))
