@@ -14,17 +14,14 @@ from dispatch.notifications import notify
 from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 from tickets.models import OPEN_STATES, Order, OrderEvent, State
 from tickets.selectors import order_visible_to
-from tickets.services import _clean_text, _event as record_event
+from tickets.services import _clean_text, _event as record_event, locked_order
 
 UNIT_STAFF = (Role.STREET_STAFF, Role.STREET_LEADER, Role.DEPARTMENT_STAFF)
 WORKING_STATES = (State.SIGNED, State.IN_PROGRESS, State.SUSPENDED)
 
 
 def _locked_order(order_id, actor) -> Order:
-    try:
-        order = Order.objects.select_for_update().get(pk=int(order_id))
-    except (Order.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"order {order_id} not found")
+    order = locked_order(order_id)
     if not order_visible_to(actor, order):
         raise NotFound(f"order {order_id} not found")
     return order

@@ -77,10 +77,7 @@ def _callers_pending(order: Order) -> list[str]:
 
 
 def _lock_for_callback(order_id) -> Order:
-    try:
-        order = Order.objects.select_for_update().get(pk=int(order_id))
-    except (Order.DoesNotExist, TypeError, ValueError):
-        raise NotFound(f"order {order_id} not found")
+    order = order_services.locked_order(order_id)
     if order.state != State.CLOSED:
         raise Conflict(f"the order is {order.get_state_display()}: no callback is due",
                        details={"state": order.state})
@@ -170,10 +167,7 @@ def exclusion_request(*, order_id: int, actor, reason_kind: str, reason: str) ->
         raise Invalid("reason_kind must be unreasonable or outside", details={"reason_kind": "unknown"})
     reason = order_services._clean_text(reason, field="reason", required=True, max_length=2000)
     with transaction.atomic():
-        try:
-            order = Order.objects.select_for_update().get(pk=int(order_id))
-        except (Order.DoesNotExist, TypeError, ValueError):
-            raise NotFound(f"order {order_id} not found")
+        order = order_services.locked_order(order_id)
         if unit_id_of(actor) != order.lead_unit_id or not has_role(
                 actor, Role.STREET_STAFF, Role.STREET_LEADER, Role.DEPARTMENT_STAFF):
             raise NotFound(f"order {order_id} not found")

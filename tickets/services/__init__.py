@@ -37,7 +37,13 @@ from .lifecycle import (
     order_suspend,
 )
 from .notes import _visible_order, order_add_note, order_reveal_phone
-from .transitions import CONDITION_MESSAGES, SIDE_WORK_ENDS, _end_side_work, _transition
+from .transitions import (
+    CONDITION_MESSAGES,
+    SIDE_WORK_ENDS,
+    _end_side_work,
+    _transition,
+    locked_order,
+)
 from .validation import (
     _CONTROL,
     HANDLING_KINDS,
@@ -75,6 +81,7 @@ __all__ = [
     "_unit",
     "_visible_order",
     "keep_label",
+    "locked_order",
     "normalise_phone",
     "order_accept",
     "order_add_note",

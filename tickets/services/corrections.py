@@ -6,13 +6,13 @@ from django.db import transaction
 from dispatch import reference
 from dispatch.access import has_role
 from dispatch.models import Role
-from hotline.errors import Conflict, Forbidden, Invalid, NotFound
+from hotline.errors import Conflict, Forbidden, Invalid
 
 from ..models import MERGEABLE_STATES, Order, OrderEvent, State
 from ..selectors import order_visible_to
 from .events import _event
 from .notes import _visible_order
-from .transitions import _transition
+from .transitions import _transition, locked_order
 from .validation import _category_id, _clean_text, _int
 
 MERGE_TARGET_STATES = MERGEABLE_STATES + (State.COMPLETED, State.SUSPENDED, State.REOPENED)
@@ -61,10 +61,7 @@ def order_recategorize(*, order_id: int, actor, category_id: int, comment: str =
     comment = _clean_text(comment, field="comment", required=False, max_length=1000)
     categories = reference.get().categories
     with transaction.atomic():
-        try:
-            order = Order.objects.select_for_update().get(pk=int(order_id))
-        except (Order.DoesNotExist, TypeError, ValueError):
-            raise NotFound(f"order {order_id} not found")
+        order = locked_order(order_id)
         if order.category_id == category_id:
             return order
         before = categories.get(order.category_id) if order.category_id else None

@@ -9,11 +9,24 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from dispatch import notifications
+from hotline.compiled import ByKey
 from hotline.errors import Conflict, Forbidden, Invalid, NotFound
 
 from ..models import Order, OrderEvent
 from ..selectors import order_visible_to
 from .events import _event
+
+_LOCK = ByKey(lambda key: Order.objects.select_for_update().filter(pk=key).order_by())
+
+
+def locked_order(order_id) -> Order:
+    """The order ``order_id`` names, its row locked until the transaction ends (inside one):
+    what every write to an order starts with. ``NotFound`` for an id that is no order's."""
+    try:
+        return _LOCK.get(order_id)
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"order {order_id} not found")
+
 
 CONDITION_MESSAGES = {
     "has_lead_unit": "no lead unit: name the unit that owns this order",
@@ -35,10 +48,7 @@ def _transition(
     now = timezone.now()
     try:
         with transaction.atomic():
-            try:
-                order = Order.objects.select_for_update().get(pk=order_id)
-            except (Order.DoesNotExist, ValueError, TypeError):
-                raise NotFound(f"order {order_id} not found")
+            order = locked_order(order_id)
             if not order_visible_to(actor, order):
                 raise NotFound(f"order {order_id} not found")
             loaded = _values(order)
