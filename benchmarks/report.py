@@ -276,3 +276,30 @@ def write(report: dict, *, docs: bool) -> list[Path]:
             current.rstrip("\n") + "\n\n" + text)
     DOCS_MD.write_text(current)
     return [DOCS_MD, DOCS_JSON]
+
+
+def main(argv=None) -> int:
+    """Write the docs' section again from a run's JSON, after a change to the notes' wording:
+    ``python -m benchmarks.report [docs/benchmarks.json]``. The figures stay the run's; the
+    notes are rendered with Django set up, as in the run (some read the models)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=main.__doc__)
+    parser.add_argument("json", nargs="?", type=Path, default=DOCS_JSON,
+                        help="the run's report (default: docs/benchmarks.json)")
+    args = parser.parse_args(argv)
+    try:
+        report = json.loads(args.json.read_text())
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read a report from {args.json}: {exc}")
+    env.apply_to_this_process()
+    import django
+
+    django.setup()
+    for path in write(report, docs=True):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

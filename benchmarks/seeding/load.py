@@ -37,6 +37,7 @@ class SeedResult:
     end: str
     indexes_rebuilt: int
     foreign_keys: int
+    order_indexes: list  # the definitions of tickets_order's indexes after the seed
 
 
 def _announced(conn, end: datetime) -> None:
@@ -133,6 +134,8 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
             conn.execute(f"ANALYZE {table}")
         sizes = {table: conn.execute("SELECT pg_total_relation_size(%s)", [table]).fetchone()[0]
                  for table in TABLES}
+        order_indexes = [row[0] for row in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'tickets_order' ORDER BY indexname")]
     finish_seconds = time.perf_counter() - finish_started
     total = time.perf_counter() - total_started
     return SeedResult(
@@ -146,7 +149,7 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
         table_sizes={t: round(s / 2**30, 2) for t, s in sizes.items()},
         start=datetime.fromtimestamp(world.start, dt_timezone.utc).isoformat(),
         end=end.isoformat(), indexes_rebuilt=len(indexes) + len(constraints),
-        foreign_keys=len(foreign_keys),
+        foreign_keys=len(foreign_keys), order_indexes=order_indexes,
     )
 
 
@@ -168,6 +171,7 @@ def run(profile, *, log=print) -> dict:
         "index_rebuild_seconds": result.index_seconds,
         "indexes_rebuilt": result.indexes_rebuilt,
         "foreign_keys_validated": result.foreign_keys,
+        "order_indexes": result.order_indexes,
         "finish_seconds": result.finish_seconds,
         "total_seconds": result.total_seconds,
         "gib_copied": round(result.bytes_copied / 2**30, 2),

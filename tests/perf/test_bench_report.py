@@ -1,0 +1,56 @@
+"""The benchmark report's seeding note says what the run's order table had, not what an older
+one had: the duplicate indexes removed in tickets/0010 are named only if the run still had them."""
+
+import pytest
+
+from benchmarks import report
+from benchmarks.notes.seeding import _redundant_indexes, seeding
+
+NOW = [  # tickets_order's indexes after a seed of this code (an excerpt)
+    "CREATE UNIQUE INDEX order_number_unique ON public.tickets_order USING btree (number)",
+    "CREATE INDEX order_state ON public.tickets_order USING btree (state)",
+    "CREATE INDEX order_street_created ON public.tickets_order USING btree (street_id, created_at)",
+]
+BEFORE = [  # the same before tickets/0010
+    "CREATE INDEX tickets_order_state_4e8d2f0c_like ON public.tickets_order "
+    "USING btree (state varchar_pattern_ops)",
+    "CREATE INDEX tickets_order_street_id_5b1e0a3c ON public.tickets_order USING btree (street_id)",
+]
+
+
+def _report(**seeding_result):
+    result = {
+        "orders": 1000, "events": 6000, "callbacks": 800, "open_orders": 100,
+        "newly_overdue": 10, "history_from": "2026-07-04T00:00:00+00:00",
+        "history_to": "2026-12-06T00:00:00+00:00", "gib_copied": 0.1,
+        "copy_seconds": {"orders": 1.0}, "copy_seconds_total": 1.0,
+        "index_rebuild_seconds": 1.0, "indexes_rebuilt": 20, "foreign_keys_validated": 2,
+        "finish_seconds": 0.1, "total_seconds": 2.1, "table_gib": {},
+        "orders_per_s_copy": 1000, "orders_per_s_total": 476, **seeding_result,
+    }
+    return {"machine": {"cores": 2}, "postgres": {}, "scenarios": {"1": {"result": result}}}
+
+
+def test_the_note_reads_the_runs_indexes():
+    assert _redundant_indexes({"order_indexes": NOW}) is False
+    assert _redundant_indexes({"order_indexes": NOW + BEFORE[:1]}) is True
+    assert _redundant_indexes({"order_indexes": NOW + BEFORE[1:]}) is True
+
+
+def test_a_run_that_recorded_no_indexes_is_read_from_the_models():
+    assert _redundant_indexes({}) is False
+
+
+@pytest.mark.parametrize(("indexes", "named"), [(NOW, False), (NOW + BEFORE, True)])
+def test_the_seeding_note_names_the_duplicates_only_when_they_were_there(indexes, named):
+    text = "\n".join(seeding(_report(order_indexes=indexes)))
+    assert "**Why the target is missed.**" in text
+    assert ("duplicate others" in text) is named
+    assert ("`db_index=False` on those three foreign keys" in text) is named
+
+
+def test_writing_the_docs_again_from_a_report_that_cannot_be_read_says_why(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        report.main([str(tmp_path / "missing.json")])
+    assert exit_.value.code == 2
+    assert "cannot read a report from" in capsys.readouterr().err
