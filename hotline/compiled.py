@@ -1,12 +1,12 @@
 """Queries by one key, compiled by the ORM once per connection.
 
 Every write to an order starts by locking its row, ``Order.objects.select_for_update()
-.get(pk=…)``, and every order the API answers with reads its assisting units. Building and
-compiling such a query costs more than running it: 0.40 of the lock's 0.72 ms on the sixth
-and seventh machines (docs/benchmarks.md, "Lifecycle steps, seventh round"). ``ByKey`` has the
-ORM compile the query once per database connection and then runs that SQL with each key, and
-turns the rows into what the ORM would have given: model instances through ``Model.from_db``,
-or rows of values, with the same converters.
+.get(pk=…)``, and an order the API answers with alone (a step's answer, a detail) reads its
+assisting units. Building and compiling such a query costs more than running it: 0.40 of the
+lock's 0.72 ms (docs/benchmarks.md, "Lifecycle steps, seventh round"). ``ByKey`` has the ORM
+compile the query once per database connection and then runs that SQL with each key, and turns
+the rows into what the ORM would have given: model instances through ``Model.from_db``, or
+rows of values, with the same converters.
 
 Only a query whose one value is the key qualifies (checked when it is compiled), so the SQL
 can differ in nothing but that value: no visibility rule, user or state is in it, and what a
