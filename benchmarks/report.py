@@ -230,7 +230,9 @@ def markdown(report: dict) -> str:
         f"- Data: {data.get('orders', 0):,} orders at the end ({data.get('seeded_orders', 0):,}"
         f" seeded, history up to {data.get('history_to', '?')[:16]} UTC), "
         f"{data.get('open_orders', 0):,} open; database {pg.get('database_gib', '?')} GiB.",
-        f"- Servers: gunicorn {prof['web_workers']} sync workers (as docker-compose.yml), one "
+        f"- Servers: gunicorn {prof['web_workers']} sync workers"
+        + (" (as docker-compose.yml)" if prof["web_workers"] == 3 else
+           " (docker-compose.yml runs 3)") + ", one "
         "Celery worker (2 processes), `HOTLINE_PRODUCTION=true`, `DEBUG` off, PostgreSQL and "
         "Redis DB 10; load from locust in a separate process. Each figure: median, p95, p99 "
         f"over all requests of the runs ({prof['repeats']} of each load), median of the runs "

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import traceback
+from dataclasses import replace
 from datetime import datetime, timezone as dt_timezone
 from pathlib import Path
 
@@ -70,6 +71,8 @@ def parse(argv=None):
     parser.add_argument("--scenarios", default="1-9",
                         help="which scenarios, e.g. 1-9 or 2,3 (1 = make the database afresh)")
     parser.add_argument("--repeats", type=int, help="runs of each measurement")
+    parser.add_argument("--web-workers", type=int,
+                        help="gunicorn workers (default 3, as docker-compose.yml runs them)")
     parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None,
                         help="write docs/benchmarks.md and .json (default: for full runs)")
     return parser.parse_args(argv)
@@ -92,8 +95,11 @@ def main(argv=None) -> int:
     if args.orders:
         profile = profile.scaled(args.orders)
     if args.repeats:
-        from dataclasses import replace
         profile = replace(profile, repeats=args.repeats)
+    if args.web_workers is not None:
+        if args.web_workers < 1:
+            raise SystemExit("--web-workers must be at least 1")
+        profile = replace(profile, web_workers=args.web_workers)
     scenarios = chosen(args.scenarios)
     write_docs = args.docs if args.docs is not None else (profile.name == "full" and
                                                           scenarios == list(ORDER))

@@ -42,8 +42,8 @@ def reproduce(report) -> list[str]:
         "",
         f"`make bench` (everything above{took}) or `make bench-quick` ({quick.orders:,} "
         f"orders, short loads; writes to {env.WORK_DIR / 'report'}/ and leaves these docs "
-        "alone). Options: `python -m benchmarks.run -h` (`--orders N`, "
-        f"`--scenarios 2,3`, `--repeats`). It uses the database `{env.DB_NAME}` (dropped and "
+        "alone). Options: `python -m benchmarks.run -h` (`--orders N`, `--scenarios 2,3`, "
+        f"`--repeats`, `--web-workers N`). It uses the database `{env.DB_NAME}` (dropped and "
         f"made again), Redis database {env.BROKER_URL.rsplit('/', 1)[-1]} and a free local "
         "port. The query-count guards of scenarios 2–4 are in "
         "tests/perf/test_query_counts.py and run with `make test`.",
