@@ -50,11 +50,16 @@ def django_on_seeded() -> datetime | None:
     if now is None:
         print(f"no {SEEDED}: run make bench (scenario 1) first", file=sys.stderr)
         return None
+    setup_django()
+    return now
+
+
+def setup_django() -> None:
+    """Django set up in this process, on the benchmark database (a tool's start)."""
     apply_to_this_process()
     import django
 
     django.setup()
-    return now
 
 
 HOST = "127.0.0.1"

@@ -18,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import env, request_timing, step_timing
+from . import env, request_timing
+from .steps import STEPS
 
 
 def _count(args, times: int, out: Path) -> int:
@@ -58,7 +59,7 @@ def main(argv=None) -> int:
         one = _count(args, 1, Path(work) / "one.out")
         many = _count(args, 1 + args.times, Path(work) / "many.out")
     if args.steps:
-        steps = args.times * len(step_timing.STEPS)
+        steps = args.times * len(STEPS)
         print(f"sign → contact → complete as {args.user}: {(many - one) / steps / 1e6:.2f} "
               f"million instructions a step (over {steps}, callgrind)")
     else:

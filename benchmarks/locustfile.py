@@ -128,9 +128,6 @@ class Handler(FastHttpUser):
         self.orders = iter(worker["orders"])
         self.current, self.headers, self.steps = None, None, []
 
-    STEPS = (("sign", {}), ("contact", {"summary": "已电话联系市民", "way": "phone"}),
-             ("complete", {"result": "已处理完毕", "solved": True}))
-
     @task
     def step(self):
         if not self.steps:
@@ -140,7 +137,7 @@ class Handler(FastHttpUser):
                 return
             self.current = item[0]
             self.headers = {"Authorization": f"Token {item[1]}", **FORWARDED}
-            self.steps = list(self.STEPS)
+            self.steps = list(PLAN["steps"])  # benchmarks/steps.py, through the plan
         action, body = self.steps.pop(0)
         with self.client.post(f"/api/orders/{self.current}/{action}/", json=body,
                               headers=self.headers, name=action, catch_response=True,

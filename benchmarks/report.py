@@ -294,10 +294,7 @@ def main(argv=None) -> int:
         report = json.loads(args.json.read_text())
     except (OSError, ValueError) as exc:
         parser.error(f"cannot read a report from {args.json}: {exc}")
-    env.apply_to_this_process()
-    import django
-
-    django.setup()
+    env.setup_django()
     for path in write(report, docs=True):
         print(f"wrote {path}")
     return 0

@@ -37,32 +37,44 @@ def hold_reloads() -> None:
     access.TOKEN_CACHE_SECONDS = 24 * 3600
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_request_arguments(parser, times_help="requests timed after the first (default 30)")
-    parser.add_argument("--explain", metavar="TEXT",
-                        help="EXPLAIN ANALYZE the request's statements that contain TEXT")
-    args = parser.parse_args(argv)
-    env.apply_to_this_process()
-    import django
-
-    django.setup()
+def start() -> None:
+    """Django on the benchmark database, the once-a-minute reloads held (``hold_reloads``)."""
+    env.setup_django()
     hold_reloads()
+
+
+def client_for(username: str, *, token: bool):
+    """(the user, a test client signed in as them: an API token, or a session); None, with a
+    message, when the bench database has no such user."""
     from django.contrib.auth import get_user_model
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
     from .people import _session_for
 
-    user = get_user_model().objects.filter(username=args.user).first()
+    user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        print(f"no user {args.user!r} in {env.DB_NAME}", file=sys.stderr)
+        print(f"no user {username!r} in {env.DB_NAME}", file=sys.stderr)
+        return None
+    if token:
+        return user, Client(
+            HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+    client = Client()
+    client.cookies["sessionid"] = _session_for(user)
+    return user, client
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_request_arguments(parser, times_help="requests timed after the first (default 30)")
+    parser.add_argument("--explain", metavar="TEXT",
+                        help="EXPLAIN ANALYZE the request's statements that contain TEXT")
+    args = parser.parse_args(argv)
+    start()
+    found = client_for(args.user, token=args.token)
+    if found is None:
         return 2
-    if args.token:
-        client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
-    else:
-        client = Client()
-        client.cookies["sessionid"] = _session_for(user)
+    _user, client = found
 
     def get() -> int:
         return client.get(args.path, HTTP_X_FORWARDED_PROTO="https").status_code

@@ -12,10 +12,8 @@ import argparse
 import sys
 import time
 
-from . import env, request_timing
-
-STEPS = (("sign", {}), ("contact", {"summary": "已电话联系市民", "way": "phone"}),
-         ("complete", {"result": "已处理完毕", "solved": True}))
+from . import request_timing
+from .steps import STEPS
 
 
 def main(argv=None) -> int:
@@ -26,32 +24,28 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.times < 0:
         parser.error("--times must not be negative")
-    env.apply_to_this_process()
-    import django
-
-    django.setup()
-    request_timing.hold_reloads()
-    from django.contrib.auth import get_user_model
+    request_timing.start()
     from django.db import transaction
-    from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from dispatch.access import unit_id_of
     from dispatch.models import Urgency
     from tickets.models import Order, State
 
-    user = get_user_model().objects.filter(username=args.user).first()
-    unit_id = unit_id_of(user) if user is not None else None
+    found = request_timing.client_for(args.user, token=True)
+    if found is None:
+        return 2
+    user, client = found
+    unit_id = unit_id_of(user)
     if unit_id is None:
-        print(f"no unit staff {args.user!r} in {env.DB_NAME}", file=sys.stderr)
+        print(f"{args.user!r} is no unit's staff", file=sys.stderr)
         return 2
     orders = list(Order.objects.filter(lead_unit_id=unit_id, state=State.DISPATCHED)
-                  .exclude(urgency=Urgency.URGENT).order_by("id").values_list("pk", flat=True)[:1 + args.times])
+                  .exclude(urgency=Urgency.URGENT).order_by("id")
+                  .values_list("pk", flat=True)[:1 + args.times])
     if len(orders) < 1 + args.times:
         print(f"the unit has {len(orders)} dispatched orders; {1 + args.times} are needed",
               file=sys.stderr)
         return 2
-    client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
 
     def walk(order_id: int) -> None:
         with transaction.atomic():

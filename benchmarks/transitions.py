@@ -17,6 +17,7 @@ from tickets.models import Order, OrderEvent, State
 
 from . import loadgen, profiling
 from .stats import summary
+from .steps import STEPS
 
 PAIRS = 12
 SHARED = 0.2  # share of each pair's orders both users work on at once
@@ -61,8 +62,7 @@ def query_counts(people, orders) -> dict:
     out = {}
     order_id, token = orders[0]
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
-    for action, body in (("sign", {}), ("contact", {"summary": "已电话联系市民", "way": "phone"}),
-                         ("complete", {"result": "已处理完毕", "solved": True})):
+    for action, body in STEPS:
         with CaptureQueriesContext(connection) as queries:
             response = client.post(f"/api/orders/{order_id}/{action}/", body,
                                    content_type="application/json")
@@ -122,7 +122,8 @@ def run(profile, people, *, log=print) -> dict:
         f"queries {results['queries']}")
     runs, pooled, checks = [], [], []
     for i in range(profile.repeats):
-        plan = {"workers": _lists(orders[i::profile.repeats]), "wait": ["constant", 0]}
+        plan = {"workers": _lists(orders[i::profile.repeats]), "wait": ["constant", 0],
+                "steps": STEPS}
         since = datetime.now(dt_timezone.utc)
         out = loadgen.run("Handler", plan, users=2 * PAIRS, seconds=profile.load_seconds,
                           label=f"transitions-{i}")

@@ -16,9 +16,9 @@ import weakref
 from collections.abc import Callable
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.transaction import TransactionManagementError
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import Col
+from django.db.transaction import TransactionManagementError
 
 _PROBE = 2_147_483_629  # the key the query is compiled with, found again among its values
 _BIGINT = range(-(2**63), 2**63)
@@ -53,10 +53,9 @@ class ByKey:
     def _compiled_for(self, using: str) -> "_Compiled":
         connection = connections[using]
         compiled = self._compiled.get(connection)
-        if compiled is None:
+        if compiled is None:  # the ORM refuses to compile a lock outside a transaction itself
             compiled = self._compiled[connection] = _Compiled(self._build(_PROBE), connection)
-        else:
-            compiled.check_transaction()
+        compiled.check_transaction()
         return compiled
 
 
@@ -66,7 +65,6 @@ class _Compiled:
         self.connection = connection
         self.model = queryset.model
         self.locks = query.select_for_update and connection.features.has_select_for_update
-        # Outside a transaction the ORM refuses to compile a locking query, as it would run it.
         self.compiler = query.get_compiler(connection=connection)
         self.sql, params = self.compiler.as_sql()
         if list(params) != [_PROBE]:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet
 
 from dispatch.access import is_centre_user, is_unit_user, unit_id_of
+from hotline.compiled import ByKey
 
 from .models import Order, OrderEvent, State
 
@@ -168,6 +169,16 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
     ids = [q.order_by(*ordering).values_list("id")[:size] for q in queries]
     return read(orders.filter(pk__in=ids[0].union(*ids[1:], all=True))
                 .order_by(*ordering)[:size])
+
+
+_ASSISTING = ByKey(lambda key: Order.assisting_units.through.objects.filter(order_id=key)
+                   .values_list("unit_id"))
+
+
+def assisting_ids_of(order_id: int) -> list[int]:
+    """The assisting units of one order (an answer with one order: a step's, a detail), in a
+    statement compiled once per connection (hotline/compiled.py)."""
+    return [unit_id for (unit_id,) in _ASSISTING.values(order_id)]
 
 
 def assisting_unit_ids(orders: list[Order]) -> dict[int, list[int]]:

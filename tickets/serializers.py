@@ -14,9 +14,9 @@ from rest_framework import serializers
 from dispatch import reference
 from dispatch.access import can_see_phone
 from dispatch.models import Unit
-from hotline.compiled import ByKey
 
 from .models import Category, Order, OrderEvent, State, due_soon_at, mask_phone, overdue_at
+from .selectors import assisting_ids_of
 
 STATE_LABELS = dict(State.choices)
 
@@ -65,11 +65,6 @@ class UnitRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.CharField()
-
-
-#: An order's assisting units, when the caller has not read them (a step's answer, a detail).
-_ASSISTING = ByKey(lambda key: Order.assisting_units.through.objects.filter(order_id=key)
-                   .values_list("unit_id"))
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -137,7 +132,7 @@ class OrderSerializer(serializers.ModelSerializer):
             if "assisting" in self.context:
                 ids = self.context["assisting"].get(order.id, ())
             else:
-                ids = [unit_id for (unit_id,) in _ASSISTING.values(order.id)] if order.id else []
+                ids = assisting_ids_of(order.id) if order.id else []
             units = sorted((u for u in map(_unit, ids) if u is not None),
                            key=lambda u: (u.code, u.pk))  # as Unit's ordering sorts them
         return [{"id": u.pk, "name": u.name, "kind": u.kind} for u in units]
