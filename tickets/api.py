@@ -268,7 +268,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Orders the user may see, filtered, a page at a time (cursor), newest first or
         ``?sort=oldest`` / ``?sort=deadline``."""
         filters = DjangoFilterBackend().get_filterset(
-            request, Order.objects.annotate(merged_into_number=F("merged_into__number")), self)
+            request, selectors.list_start(merged_into_number=F("merged_into__number")), self)
         if not filters.is_valid():
             raise translate_validation(filters.errors)
         wanted, orders = filters.form.cleaned_data, filters.qs

@@ -20,7 +20,7 @@ from dispatch.models import Unit, Urgency
 from hotline.errors import Conflict, Forbidden, ServiceError
 
 from . import selectors
-from .models import OPEN_STATES, State, overdue_q
+from .models import State, overdue_q
 
 # Limits of tickets.services, repeated here so the browser refuses over-long text too.
 REASON_MAX = 1000
@@ -332,13 +332,11 @@ class OrderFilterForm(forms.Form):
         return data
 
     def apply(self, orders: QuerySet, *, now: datetime) -> QuerySet:
+        """``orders`` narrowed by every filter but the state, which the list hands to
+        ``selectors.order_page`` (it reads a unit's lead orders one state at a time)."""
         data = self.cleaned_data
         if data.get("number"):
             orders = orders.filter(number=data["number"].strip())
-        if data.get("state") == "open":
-            orders = orders.filter(state__in=OPEN_STATES)
-        elif data.get("state"):
-            orders = orders.filter(state=data["state"])
         if data.get("urgency"):
             orders = orders.filter(urgency=data["urgency"])
         # Whole local days as a range on the column itself, so the index on created_at serves.

@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet
 
 from dispatch.access import is_centre_user, is_unit_user, unit_id_of
-from hotline.compiled import ByKey
+from hotline.compiled import ByKey, ByShape
 
 from .models import Order, OrderEvent, State
 
@@ -58,16 +58,23 @@ def _assisted_by(unit_id: int) -> Q:
     return Q(pk__in=_assisted_ids(unit_id)) & ~Q(lead_unit_id=unit_id)
 
 
-def _list_parts(user, unit_id: int | None) -> list[tuple[Q, bool]]:
-    """What the user may see (and, with ``unit_id``, what that unit leads or assists on) as
-    disjoint parts, each with whether it is one unit's lead orders."""
+def _viewer(user) -> tuple[str, int | None] | None:
+    """Who reads a list: ("centre", None), ("unit", the unit's id), or None (nobody)."""
     if is_centre_user(user):
+        return "centre", None
+    if is_unit_user(user):
+        return "unit", unit_id_of(user)
+    return None
+
+
+def _list_parts(viewer: str, own: int | None, unit_id: int | None) -> list[tuple[Q, bool]]:
+    """What the viewer may see (and, with ``unit_id``, what that unit leads or assists on) as
+    disjoint parts, each with whether it is one unit's lead orders."""
+    if viewer == "centre":
         if unit_id is None:
             return [(Q(), False)]
         return [(Q(lead_unit_id=unit_id), True), (_assisted_by(unit_id), False)]
-    if not is_unit_user(user):
-        return []
-    own, sent = unit_id_of(user), ~Q(state__in=UNSENT_STATES)
+    sent = ~Q(state__in=UNSENT_STATES)
     parts = [(Q(lead_unit_id=own) & sent, True),
              (_assisted_by(own) & Q(is_confidential=False) & sent, False)]
     if unit_id is not None and unit_id != own:
@@ -99,6 +106,33 @@ def order_rows(orders: QuerySet[Order], fields: Sequence[str]) -> list[OrderRow]
     return [OrderRow(**row) for row in orders.values(*fields)]
 
 
+def _shape_of(query) -> tuple:
+    """What of a list's starting query a filter, an annotation, a join or a slice changes."""
+    return (len(query.where.children), tuple(query.annotations), tuple(query.alias_map),
+            query.select_related, query.distinct, query.distinct_fields, query.low_mark,
+            query.high_mark, query.order_by, query.extra, query.values_select, query.combinator,
+            query.deferred_loading[0], query.select_for_update)
+
+
+def list_start(**annotations) -> QuerySet[Order]:
+    """Every order (with ``annotations``), where a list starts before its filters. Handed to
+    ``order_page`` as it is, with no filter added, the page is read by a statement compiled
+    once per connection (``_PAGES``); filtered, the ORM builds it for each page."""
+    orders = Order.objects.annotate(**annotations) if annotations else Order.objects.all()
+    query = orders.query
+    query.list_start = (tuple((name, repr(value)) for name, value in annotations.items()),
+                        _shape_of(query))  # copied with the query into every clone
+    return orders
+
+
+#: The pages of unfiltered lists, compiled once per connection and shape (hotline/compiled.py):
+#: building the parts and compiling their UNION took more of a list request's time than reading
+#: and writing its 50 rows (docs/benchmarks.md, eighth round). The constants are the states a
+#: part names itself (``UNSENT_STATES``, or every state a unit's lead orders are split by: the
+#: members and their texts) and the assisted part's "not confidential".
+_PAGES = ByShape(constants=(*State, *State.values, False))
+
+
 def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
                after: tuple[datetime, int] | None = None, size: int,
                states: Iterable[str] = (), unit_id: int | None = None,
@@ -118,20 +152,54 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
     With ``fields`` (column names and annotations of ``orders``, ``id`` and the sort column
     among them), the rows are ``OrderRow`` objects with those attributes alone, and with
     ``assisting`` also ``assisting_ids``, the ids of the order's assisting units: on
-    PostgreSQL an array read in the same statement (still one query), elsewhere one more."""
+    PostgreSQL an array read in the same statement (still one query), elsewhere one more.
+    ``orders`` as ``list_start`` made it, with no filter added, and ``fields`` given: on
+    PostgreSQL the statement is compiled once per connection and shape (``_PAGES``)."""
     if orders.query.is_empty() or (unit_id is not None and not 0 < unit_id <= MAX_ID):
         return []
-    parts = _list_parts(user, unit_id)
-    if not parts:
+    viewer = _viewer(user)
+    if viewer is None:
         return []
+    kind, own = viewer
+    states = tuple(dict.fromkeys(map(str, states)))  # texts, members of State or not
+    postgres = connection.vendor == "postgresql"
+    in_array = assisting and postgres
+    start = getattr(orders.query, "list_start", None)
+    if fields and postgres and start is not None and start[1] == _shape_of(orders.query):
+        after_value, after_pk = after if after is not None else (None, None)
+        return [OrderRow(**row) for row in _PAGES.dicts(
+            (start[0], kind, ordering, size, tuple(fields), in_array),
+            (own, unit_id, after_value, after_pk, *states),
+            lambda own, unit_id, value, pk, *states: _page_query(
+                orders, kind, own, unit_id, None if value is None else (value, pk), states,
+                ordering=ordering, size=size, fields=fields, in_array=in_array))]
+    rows = _page_query(orders, kind, own, unit_id, after, states, ordering=ordering, size=size,
+                       fields=fields, in_array=in_array)
+    if not fields:
+        return list(rows)
+    found = [OrderRow(**row) for row in rows]
+    if assisting and not in_array:
+        ids = assisting_unit_ids(found)
+        for row in found:
+            row.assisting_ids = ids.get(row.id, [])
+    return found
+
+
+def _page_query(orders: QuerySet[Order], kind: str, own: int | None, unit_id: int | None,
+                after: tuple[datetime, int] | None, states: tuple[str, ...], *,
+                ordering: tuple[str, str], size: int, fields: Sequence[str],
+                in_array: bool) -> QuerySet:
+    """The statement of ``order_page``: model instances, or with ``fields`` dicts of them (and
+    with ``in_array`` ``assisting_ids``). Everything it depends on is in its arguments, so
+    that ``_PAGES`` can build it with stand-ins for the values."""
+    parts = _list_parts(kind, own, unit_id)
     field = ordering[0].lstrip("-")
     if Order._meta.get_field(field).null:
         # A keyset cannot step over NULLs: a list sorted by a column leaves out rows without it.
         orders = orders.filter(**{f"{field}__isnull": False})
     if after is not None:
         orders = orders.filter(_after(ordering, *after))
-    states = list(dict.fromkeys(states))
-    excluded = () if is_centre_user(user) else UNSENT_STATES
+    excluded = () if kind == "centre" else UNSENT_STATES
     queries = []
     for condition, lead in parts:
         if lead and field == "complete_due_at":
@@ -140,20 +208,12 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
         else:
             queries.append(orders.filter(condition, **({"state__in": states} if states else {})))
 
-    def read(rows: QuerySet[Order]) -> list:
-        if not fields:
-            return list(rows)
-        if not assisting:
-            return order_rows(rows, fields)
-        if connection.vendor == "postgresql":
+    def read(rows: QuerySet[Order]) -> QuerySet:
+        if in_array:
             through = Order.assisting_units.through.objects.filter(order_id=OuterRef("pk"))
-            return order_rows(rows.annotate(assisting_ids=ArraySubquery(through.values("unit_id"))),
-                              (*fields, "assisting_ids"))
-        found = order_rows(rows, fields)
-        ids = assisting_unit_ids(found)
-        for row in found:
-            row.assisting_ids = ids.get(row.id, [])
-        return found
+            return rows.annotate(assisting_ids=ArraySubquery(through.values("unit_id"))) \
+                .values(*fields, "assisting_ids")
+        return rows.values(*fields) if fields else rows
 
     if len(queries) == 1:
         return read(queries[0].order_by(*ordering)[:size])

@@ -211,7 +211,7 @@ def order_list(request):
     form = forms.OrderFilterForm(data)
     # Not yet narrowed to the user: selectors.order_page does that, in parts an index serves.
     # No joins: the rows name their category, street and units from the reference data.
-    orders = Order.objects.all()
+    orders = selectors.list_start()
     sort, states = default_sort, ()
     if form.is_valid():
         orders = form.apply(orders, now=now)
