@@ -1,11 +1,13 @@
 """REST API for work orders: reads with filters and cursor pagination, intake, and every
 lifecycle step as an explicit action (POST /api/orders/{id}/sign/ …)."""
 
+import copy
 from datetime import datetime
 
 import django_filters
 from django.db.models import F, Q
 from django.utils import timezone
+from django_filters.filters import FilterMethod
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.drainage import set_override
@@ -99,6 +101,22 @@ class OrderCursorPagination(DefaultCursorPagination):
                                          position=self.previous_position))
 
 
+class _CopiedShallow(dict):
+    """Declared filters, or their form's fields, copied for each request as shallow copies:
+    django-filter and Django's forms deep-copy every one of them for each FilterSet and form,
+    so that a request may change its own (a tenth of an API page's time, docs/benchmarks.md,
+    eighth round). The list changes none of them: each request gets its own objects (django-
+    filter sets a filter's ``parent``), sharing their choices, widgets and validators."""
+
+    def __deepcopy__(self, memo):
+        copies = {}
+        for name, item in self.items():
+            copies[name] = copied = copy.copy(item)
+            if isinstance(getattr(item, "filter", None), FilterMethod):
+                copied.method = item.method  # bound to the copy, whose parent is this request's
+        return copies
+
+
 class OrderFilter(django_filters.FilterSet):
     # ``state`` and ``unit`` are validated here and applied by ``selectors.order_page``, which
     # reads a unit's list as parts that an index serves (no DISTINCT, no OR over a subquery).
@@ -130,6 +148,7 @@ class OrderFilter(django_filters.FilterSet):
         cls = type(self)
         if "_form_class" not in cls.__dict__:
             cls._form_class = super().get_form_class()
+            cls._form_class.base_fields = _CopiedShallow(cls._form_class.base_fields)
         return cls._form_class
 
     def left_to_the_page(self, queryset, name, value):
@@ -146,6 +165,9 @@ class OrderFilter(django_filters.FilterSet):
         if category is None:
             return queryset.none()
         return queryset.filter(Q(category_id=value) | Q(category__path__startswith=category.path + "/"))
+
+
+OrderFilter.base_filters = _CopiedShallow(OrderFilter.base_filters)
 
 
 # -- writing ----------------------------------------------------------------------------------

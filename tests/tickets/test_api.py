@@ -226,6 +226,26 @@ def test_list_filters(people, api, units):
     assert len(dues) == 4 and dues == sorted(dues)
 
 
+def test_each_request_has_its_own_filters_and_form(people, units):
+    """The filters and form fields are copied shallowly for each request (tickets/api.py
+    ``_CopiedShallow``): two requests' copies must not share what one request sets."""
+    from tickets.api import OrderFilter
+
+    first = OrderFilter({"category": "1", "unit": "2"}, queryset=Order.objects.all())
+    second = OrderFilter({"category": "x", "overdue": "true"}, queryset=Order.objects.all())
+    for name in ("category", "overdue", "state"):
+        mine, theirs = first.filters[name], second.filters[name]
+        assert mine is not theirs and mine.parent is first and theirs.parent is second
+    assert first.filters["category"].method == "filter_category"
+    assert first.filters["category"].filter.method.__self__ is first  # the method, bound to it
+    assert second.filters["overdue"].filter.method.__self__ is second
+    assert first.is_valid() and not second.is_valid()
+    assert first.form.fields is not second.form.fields
+    assert second.errors and "category" in second.errors and not first.errors
+    assert first.form.cleaned_data["category"] == 1 and "category" not in second.form.cleaned_data
+    assert list(first.filters) == list(OrderFilter.base_filters)
+
+
 def test_cursor_pagination_walks_every_order_once(people, api):
     client = api(people.dispatcher)
     made = {OrderFactory(actor=people.agent).pk for _ in range(7)}
