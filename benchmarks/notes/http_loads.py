@@ -235,12 +235,14 @@ def _bursts(report, r, runs) -> str:
 
 def _more_workers(report, cap, what) -> str:
     w = _workers(report)
-    return (f"More web workers (or threads) than cores: the harness runs gunicorn with "
-            f"{w or '?'} sync workers, as docker-compose.yml does (`--workers`), and a sync "
-            "worker waiting on PostgreSQL or for a core serves nobody meanwhile; the servers' "
-            "CPU per "
-            f"{what} allows {ms(cap, 0)} a second on {cores_text(report)}. Beyond that, more "
-            f"cores, and less Python per {what} (the largest parts of the profile above).")
+    return (f"Less Python per {what} (the largest parts of the profile above), or more "
+            f"cores. The servers' CPU per {what} allows {ms(cap, 0)} a second on "
+            f"{cores_text(report)}, but the harness's {w or '?'} gunicorn sync workers (as "
+            "docker-compose.yml runs them, `--workers`) each serve one request at a time and "
+            "serve nobody while they wait on PostgreSQL or for a core. More workers than three, "
+            "or threads, were measured no better on these machines (docs/benchmarks.md: five "
+            "workers and threads in earlier rounds, four in the seventh round, "
+            "`benchmarks.run --web-workers N`): they compete for the same two cores.")
 
 
 # -- 3 work lists -------------------------------------------------------------------------------
@@ -271,9 +273,12 @@ def worklists(report) -> list[str]:
         "time through `order_worklist` (lead unit, state, deadline, id); the orders it assists "
         "on), and the page's rows read among the parts' ids in the same statement, sorted and "
         "cut to the page, as plain rows rather than model instances (`OrderRow`), each with "
-        "its assisting units' ids as an array: one query. The JSON is written by orjson "
-        "(`hotline/renderers.py`). The token's user, roles and unit come from the shared "
-        "cache.",
+        "its assisting units' ids as an array: one query. A list with no filter but the unit "
+        "and the states (this one) starts from `selectors.list_start`, and its statement is "
+        "compiled by the ORM once per connection and shape (`hotline/compiled.py` `ByShape`), "
+        "then run with each request's values. The JSON is written by orjson "
+        "(`hotline/renderers.py`), the timestamps too. The token's user, roles and unit come "
+        "from the shared cache.",
         "",
     ]
     for name in ("api_street_staff", "api_dispatcher", "page_home", "page_queue"):
@@ -356,16 +361,16 @@ def _worklists_api_why(report, r) -> list[str]:
         + (f": by the profile above, {roles}" if roles else "") + ".",
         "",
         "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py, "
-        "tickets/api.py): the rows are plain, the page is one statement, prepared on the "
-        "server (`DB_PREPARE_THRESHOLD`: PostgreSQL plans it once per connection), and the "
-        "JSON is encoded by orjson already; what is left is the fixed cost of a request "
-        "(about half of it, with no row at all: DRF and django-filter, which deep-copies its "
-        "filters and form fields per request, and Django building the parts' SQL and "
-        "resolving the 46 columns the rows read), then the rows written out (a time-zone "
-        "conversion and ISO text per timestamp, eleven a row). Four readers without pause "
-        "keep four requests on two cores, so a request takes about twice its CPU time: "
-        "meeting the target needs the servers' CPU per request below about half of it, or "
-        "more cores.",
+        "tickets/api.py): the rows are plain, the page is one statement, compiled once per "
+        "connection and prepared on the server (`DB_PREPARE_THRESHOLD`: PostgreSQL plans it "
+        "once per connection), the JSON and its timestamps are written by orjson, and "
+        "django-filter's filters and form fields are copied shallowly; what is left is "
+        "DRF's and django-filter's fixed cost of a request (authentication, validating the "
+        "query's filters), psycopg reading the rows, and the rows' dictionaries made in "
+        "Python (a time-zone conversion per timestamp, names from the reference data). Four "
+        "readers without pause keep four requests on two cores, so a request takes about "
+        "twice its CPU time: meeting the target needs the servers' CPU per request below "
+        "about half of it, or more cores.",
         "",
     ]
 
@@ -405,8 +410,11 @@ def _worklists_pages_why(report, r) -> list[str]:
         "counters, the rows and the notifications (their unread count too when the list is "
         "full).",
         "",
-        "**What would fix it**: the rest of the page in Jinja2 too, and the co-handling "
-        "counters in the tabs' counting statement; then more cores.",
+        "**What would fix it**: the rest of the page in Jinja2 too, the co-handling "
+        "counters in the tabs' counting statement, and the landing page's statements "
+        "compiled once per connection as the queue page's is (`ByShape`: the tabs' "
+        "conditions hold moments derived from the time, which would have to be passed as "
+        "values); then more cores.",
         "",
     ]
 
