@@ -164,7 +164,8 @@ class OrderFilter(django_filters.FilterSet):
         category = reference.get().categories.get(value)
         if category is None:
             return queryset.none()
-        return queryset.filter(Q(category_id=value) | Q(category__path__startswith=category.path + "/"))
+        return queryset.filter(Q(category_id=value)
+                               | Q(category__path__startswith=category.path + "/"))
 
 
 OrderFilter.base_filters = _CopiedShallow(OrderFilter.base_filters)

@@ -6,7 +6,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection
+from django.db import connections
 from django.db.models import OuterRef, Q, QuerySet
 
 from dispatch.access import is_centre_user, is_unit_user, unit_id_of
@@ -162,7 +162,7 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
         return []
     kind, own = viewer
     states = tuple(dict.fromkeys(map(str, states)))  # texts, members of State or not
-    postgres = connection.vendor == "postgresql"
+    postgres = connections[orders.db].vendor == "postgresql"
     in_array = assisting and postgres
     start = getattr(orders.query, "list_start", None)
     if fields and postgres and start is not None and start[1] == _shape_of(orders.query):
@@ -172,7 +172,8 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
             (own, unit_id, after_value, after_pk, *states),
             lambda own, unit_id, value, pk, *states: _page_query(
                 orders, kind, own, unit_id, None if value is None else (value, pk), states,
-                ordering=ordering, size=size, fields=fields, in_array=in_array))]
+                ordering=ordering, size=size, fields=fields, in_array=in_array),
+            using=orders.db)]
     rows = _page_query(orders, kind, own, unit_id, after, states, ordering=ordering, size=size,
                        fields=fields, in_array=in_array)
     if not fields:
@@ -217,7 +218,7 @@ def _page_query(orders: QuerySet[Order], kind: str, own: int | None, unit_id: in
 
     if len(queries) == 1:
         return read(queries[0].order_by(*ordering)[:size])
-    if not connection.features.supports_slicing_ordering_in_compound:  # SQLite: one query
+    if not connections[orders.db].features.supports_slicing_ordering_in_compound:  # SQLite
         either = Q()
         for condition, _lead in parts:
             either |= condition
