@@ -19,7 +19,7 @@ another one."""
 
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
@@ -28,7 +28,7 @@ from django.db.transaction import TransactionManagementError
 
 _PROBE = 2_147_483_629  # an integer probe (the first; the next ones count down from it)
 _BIGINT = range(-(2**63), 2**63)
-_MOMENT = datetime(1904, 2, 29, 4, 3, 2, tzinfo=timezone.utc)  # a moment probe, plus µs
+_MOMENT = datetime(1904, 2, 29, 4, 3, 2, tzinfo=UTC)  # a moment probe, plus µs
 MAX_STATEMENTS = 512  # per connection: the shapes a caller makes are few; this bounds a misuse
 
 

@@ -177,6 +177,6 @@ class TestByShape:
         monkeypatch.setattr(compiled, "MAX_STATEMENTS", 3)
         shapes = ByShape()
         for size in range(1, 8):
-            shapes.rows(size, (1,), lambda pk: Order.objects.filter(pk=pk).values_list("id")
-                        [:size])
+            shapes.rows(size, (1,), lambda pk, size=size: Order.objects.filter(pk=pk)
+                        .values_list("id")[:size])
             assert len(shapes._compiled[connections["default"]]) <= 3
