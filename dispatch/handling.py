@@ -20,13 +20,6 @@ UNIT_STAFF = (Role.STREET_STAFF, Role.STREET_LEADER, Role.DEPARTMENT_STAFF)
 WORKING_STATES = (State.SIGNED, State.IN_PROGRESS, State.SUSPENDED)
 
 
-def _locked_order(order_id, actor) -> Order:
-    order = locked_order(order_id)
-    if not order_visible_to(actor, order):
-        raise NotFound(f"order {order_id} not found")
-    return order
-
-
 def _require_lead_staff(order: Order, actor, *roles) -> None:
     if not (has_role(actor, *(roles or UNIT_STAFF)) and unit_id_of(actor) == order.lead_unit_id):
         raise Forbidden("only the lead unit's staff may do this")
@@ -67,7 +60,7 @@ def order_call_in(*, order_id: int, actor, calls: list[dict]) -> list[CoHandling
     if len({u.pk for u, _m, _d in checked}) != len(checked):
         raise Invalid("each department once", details={"unit": "duplicate"})
     with transaction.atomic():
-        order = _locked_order(order_id, actor)
+        order = locked_order(order_id, visible_to=actor)
         _require_lead_staff(order, actor)
         _require_state(order, WORKING_STATES, "call in departments")
         tasks = []
@@ -159,7 +152,7 @@ def extension_request(*, order_id: int, actor, reason: str, new_due_at: datetime
     reason = _clean_text(reason, field="reason", required=True, max_length=1000)
     _future(new_due_at, "new_due_at")
     with transaction.atomic():
-        order = _locked_order(order_id, actor)
+        order = locked_order(order_id, visible_to=actor)
         _require_lead_staff(order, actor)
         _require_state(order, WORKING_STATES + (State.DISPATCHED, State.REOPENED),
                        "ask for an extension")
@@ -192,7 +185,7 @@ def extension_decide(*, request_id: int, actor, approve: bool, comment: str = ""
             request = ExtensionRequest.objects.select_for_update().get(pk=int(request_id))
         except (ExtensionRequest.DoesNotExist, TypeError, ValueError):
             raise NotFound(f"extension request {request_id} not found")
-        order = _locked_order(request.order_id, actor)
+        order = locked_order(request.order_id, visible_to=actor)
         if request.state != ExtensionRequest.State.PENDING:
             raise Conflict(f"the request was {request.get_state_display()} already")
         if approve and (order.state not in OPEN_STATES or order.lead_unit_id != request.unit_id):
@@ -221,7 +214,7 @@ def order_supervise(*, order_id: int, actor, supervised: bool = True, comment: s
     if not has_role(actor, Role.DISPATCHER, Role.ADMIN):
         raise Forbidden("only the centre supervises orders")
     with transaction.atomic():
-        order = _locked_order(order_id, actor)
+        order = locked_order(order_id, visible_to=actor)
         if order.is_supervised == supervised:
             return order
         order.is_supervised = supervised
@@ -237,7 +230,7 @@ def order_remind(*, order_id: int, actor, message: str) -> Order:
         raise Forbidden("only the centre sends reminders")
     message = _clean_text(message, field="message", required=True, max_length=300)
     with transaction.atomic():
-        order = _locked_order(order_id, actor)
+        order = locked_order(order_id, visible_to=actor)
         _require_state(order, OPEN_STATES, "send a reminder")
         event = record_event(order, actor=actor, action="remind", kind=OrderEvent.Kind.NOTE,
                              comment=message)
@@ -252,7 +245,7 @@ def order_assign(*, order_id: int, actor, assignee: str) -> Order:
     """Hand the order to a community or grid worker (网格员) inside the unit."""
     assignee = _clean_text(assignee, field="assignee", required=True, max_length=100)
     with transaction.atomic():
-        order = _locked_order(order_id, actor)
+        order = locked_order(order_id, visible_to=actor)
         _require_lead_staff(order, actor)
         _require_state(order, WORKING_STATES, "assign")
         order.assignee = assignee
@@ -266,7 +259,7 @@ def order_annotate(*, order_id: int, actor, text: str) -> OrderEvent:
     """The street leader's note or approval (签阅)."""
     text = _clean_text(text, field="text", required=True, max_length=2000)
     with transaction.atomic():
-        order = _locked_order(order_id, actor)
+        order = locked_order(order_id, visible_to=actor)
         _require_lead_staff(order, actor, Role.STREET_LEADER)
         return record_event(order, actor=actor, action="annotate", kind=OrderEvent.Kind.NOTE,
                             comment=text)

@@ -171,7 +171,7 @@ class ByKey:
 
     def _compiled_for(self, using: str) -> _Compiled:
         try:
-            compiled = self._by_shape.compiled(None, (_PROBE,), self._build, using=using)
+            compiled = self._by_shape.compiled(None, (0,), self._build, using=using)  # an int
         except ValueError as exc:
             raise ValueError(f"a ByKey query's only value must be its key: {exc}") from None
         if compiled.slots != [(0, 0)] or len(compiled.params) != 1:

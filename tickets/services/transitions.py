@@ -19,13 +19,17 @@ from .events import _event
 _LOCK = ByKey(lambda key: Order.objects.select_for_update().filter(pk=key).order_by())
 
 
-def locked_order(order_id) -> Order:
+def locked_order(order_id, *, visible_to=None) -> Order:
     """The order ``order_id`` names, its row locked until the transaction ends (inside one):
-    what every write to an order starts with. ``NotFound`` for an id that is no order's."""
+    what every write to an order starts with. ``NotFound`` for an id that is no order's, and,
+    with ``visible_to``, for an order that user may not see (``order_visible_to``)."""
     try:
-        return _LOCK.get(order_id)
+        order = _LOCK.get(order_id)
     except (Order.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"order {order_id} not found")
+    if visible_to is not None and not order_visible_to(visible_to, order):
+        raise NotFound(f"order {order_id} not found")
+    return order
 
 
 CONDITION_MESSAGES = {
@@ -48,9 +52,7 @@ def _transition(
     now = timezone.now()
     try:
         with transaction.atomic():
-            order = locked_order(order_id)
-            if not order_visible_to(actor, order):
-                raise NotFound(f"order {order_id} not found")
+            order = locked_order(order_id, visible_to=actor)
             loaded = _values(order)
             method = getattr(order, name)
             if not can_proceed(method, check_conditions=False):
