@@ -4,6 +4,7 @@ the ORM's own statement holds, for every kind of reader, unit, state, sort and c
 with a filter must keep its filter; and a statement must not take a value the call did not
 pass."""
 
+import weakref
 from datetime import timedelta
 
 import pytest
@@ -122,7 +123,7 @@ def test_a_shape_is_compiled_once_and_each_page_is_one_query(lists, people, unit
 
     reader = people.dispatcher
     assert selectors._viewer(reader) == ("centre", None)  # its roles read before counting
-    monkeypatch.setattr(selectors, "_PAGES", ByShape(constants=(*State, *State.values, False)))
+    monkeypatch.setattr(selectors._PAGES, "_compiled", weakref.WeakKeyDictionary())  # none yet
     monkeypatch.setattr(SQLCompiler, "as_sql", counting)
     pages = []
     with CaptureQueriesContext(connection) as queries:
