@@ -15,7 +15,9 @@ with the same converters. A statement value that is no probe must be one of the 
 query was declared with, or it is refused when compiled: nothing that varies between calls can
 be left in the SQL unseen. What the build decides from a value (``None`` or not, two values
 equal or not) is part of the statement's key, so calls that would build another statement get
-another one."""
+another one. On SQLite (``make run``), whose backend turns a moment into text when compiling,
+``ByShape`` runs each call's query as the ORM builds it (``ByKey``, whose one value is an
+integer, compiles there too)."""
 
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -101,6 +103,13 @@ class _Compiled:
         return rows
 
 
+def _keeps_values(using: str) -> bool:
+    """Whether the database's backend leaves a statement's values as they were passed, so that
+    the probes can be found again: PostgreSQL does. SQLite's (``make run``) turns a moment into
+    text when compiling; there ``rows`` and ``dicts`` run the query each call builds."""
+    return connections[using].vendor == "postgresql"
+
+
 class ByShape:
     """Queries whose SQL is decided by a shape (any hashable the caller builds from what the
     query's structure depends on) and whose values vary: ``build(*values)`` makes the queryset
@@ -132,11 +141,15 @@ class ByShape:
     def rows(self, shape: Hashable, values: Sequence, build: Callable[..., QuerySet], *,
              using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
         """The rows of ``build(*values)`` as tuples (a ``values_list`` query's)."""
+        if not _keeps_values(using):
+            return list(build(*values))
         return self.compiled(shape, values, build, using=using).run(values)
 
     def dicts(self, shape: Hashable, values: Sequence, build: Callable[..., QuerySet], *,
               using: str = DEFAULT_DB_ALIAS) -> list[dict]:
         """The rows of ``build(*values)`` as a ``values()`` query gives them."""
+        if not _keeps_values(using):
+            return list(build(*values))
         compiled = self.compiled(shape, values, build, using=using)
         names = compiled.names
         return [dict(zip(names, row)) for row in compiled.run(values)]

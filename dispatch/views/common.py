@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 
 from dispatch.models import CoHandlingTask, ExtensionRequest, Role
 from tickets import display
@@ -52,10 +52,19 @@ def _any_tab(tabs: dict[str, Q]) -> Q:
     return reduce(or_, tabs.values())
 
 
+def _counters(orders, tabs: dict[str, Q], **more) -> QuerySet:
+    """Every tab's counter over ``orders``, a range an index serves (a unit's active orders,
+    or ``_any_tab`` of every order), as one row: an aggregate without GROUP BY written as a
+    query (so that it can be compiled once, hotline/compiled.py). ``more``: other counters
+    read in the same statement (scalar subqueries)."""
+    return (orders.order_by().values(_all=Value(1))
+            .annotate(**{key: Count("pk", filter=q) for key, q in tabs.items()}, **more)
+            .values(*tabs, *more))
+
+
 def _count_all(orders, tabs: dict[str, Q]) -> dict[str, int]:
-    """Every tab's counter in one aggregate query over ``orders``, a range an index serves
-    (a unit's active orders, or ``_any_tab`` of every order)."""
-    return orders.order_by().aggregate(**{key: Count("pk", filter=q) for key, q in tabs.items()})
+    """Every tab's counter in one aggregate query over ``orders`` (``_counters``)."""
+    return _counters(orders, tabs).get()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ it asked for (吹哨) and, for departments, the ones it received (报到), and i
 notifications."""
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,12 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from psycopg.types.numeric import Int4
 
 from dispatch import handling, notifications, reference
 from dispatch.access import has_role, is_unit_user, unit_id_of
 from dispatch.models import CoHandlingTask, ExtensionRequest, Unit
+from hotline.compiled import ByShape
 from tickets import display, selectors
-from tickets.models import State, due_soon_q, overdue_q
+from tickets.models import DUE_SOON, State, due_soon_q, overdue_q
 
 from .. import forms
 from .common import (
@@ -29,7 +32,7 @@ from .common import (
     LIST_LIMIT,
     NOTIFICATION_LIMIT,
     Tab,
-    _count_all,
+    _counters,
     _last_event,
     _mark,
     _pending_extension,
@@ -56,14 +59,16 @@ ORDER_SORT = {
 }
 
 
-def _unit_order_tabs(now: datetime, *, pending_extension: Q | None = None) -> dict[str, Q]:
-    """The tabs' conditions. ``pending_extension``: the orders with a pending extension request
-    (by default a subquery, which counting reads once; a list of ids makes it an index lookup)."""
+def _unit_order_tabs(now: datetime, soon: datetime, *,
+                     pending_extension: Q | None = None) -> dict[str, Q]:
+    """The tabs' conditions at ``now`` (``soon``: ``now + DUE_SOON``). ``pending_extension``:
+    the orders with a pending extension request (by default a subquery, which counting reads
+    once; a list of ids makes it an index lookup)."""
     pending_extension = pending_extension or _pending_extension()
     return {
         "to-sign": Q(state__in=[State.DISPATCHED, State.REOPENED]),
         "working": Q(state__in=handling.WORKING_STATES),
-        "due-soon": due_soon_q(now),
+        "due-soon": due_soon_q(now, soon),
         "overdue": overdue_q(now),
         "waiting": Q(state=State.RETURNED) | (Q(state__in=ACTIVE_STATES) & pending_extension),
     }
@@ -94,49 +99,16 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     user, now = request.user, timezone.now()
     unit = _workspace_unit(user)
     tabs = _unit_tabs(unit)
-    conditions = _unit_order_tabs(now)
-    # The unit's own orders: the ones it assists on come to it as co-handling tasks.
-    orders = selectors.unit_orders(user)
-    # Every tab lies within the active states: one range of the worklist index, counted
-    # whole (the tabs' conditions are tested in their counters alone).
-    counts = _count_all(orders.filter(state__in=ACTIVE_STATES), conditions)
-    task_counts = CoHandlingTask.objects.filter(
-        Q(unit_id=unit.pk) | Q(requesting_unit_id=unit.pk)).exclude(
-        state=CoHandlingTask.State.FINISHED).aggregate(
-        requested=Count("pk", filter=Q(requesting_unit_id=unit.pk)),
-        tasks=Count("pk", filter=Q(unit_id=unit.pk)))
-    counts.update(task_counts)
+    counts = _counts(unit.pk, now)
     if tab not in {t.slug for t in tabs}:  # none asked for: the first with something in it
         tab = next((t.slug for t in tabs if counts.get(t.slug)), tabs[0].slug)
 
     context = {"unit": unit, "tab": tab, "now": now, "limit": LIST_LIMIT, "error": error,
                "tabs": [{"slug": t.slug, "label": t.label, "tone": t.tone,
                          "count": counts.get(t.slug, 0)} for t in tabs]}
-    if tab == "waiting":
-        # The unit's few pending extensions as ids, so that both parts of the tab are index
-        # lookups (the subquery form reads every active order's row to test it: 15 ms for a
-        # street with 7,000).
-        pending = list(ExtensionRequest.objects.filter(
-            order__lead_unit_id=unit.pk, state=ExtensionRequest.State.PENDING)
-            .values_list("order_id", flat=True))
-        conditions = _unit_order_tabs(now, pending_extension=Q(pk__in=pending))
-    if tab in conditions:
-        rows = orders.filter(conditions[tab]).annotate(
-            open_tasks=_task_count(state__in=[CoHandlingTask.State.REQUESTED,
-                                              CoHandlingTask.State.ACCEPTED]),
-            replied_tasks=_task_count(state=CoHandlingTask.State.REPLIED),
-        ).order_by(*ORDER_SORT[tab])
-        if tab == "waiting":
-            rows = rows.annotate(
-                return_reason=_last_event("return_to_centre", "comment"),
-                extension_due=Subquery(ExtensionRequest.objects.filter(
-                    order=OuterRef("pk"), state=ExtensionRequest.State.PENDING)
-                    .values("requested_due_at")[:1]))
-        # Plain rows of what the row prints, not model instances (up to LIST_LIMIT a page).
-        fields = ROW_FIELDS + (("return_reason", "extension_due") if tab == "waiting" else ())
-        context["orders"] = display.describe(
-            _mark(selectors.order_rows(rows[:LIST_LIMIT], fields), now), now,
-            sign=tab == "to-sign")
+    if tab in ORDER_SORT:
+        context["orders"] = display.describe(_mark(_tab_rows(tab, unit.pk, now), now), now,
+                                             sign=tab == "to-sign")
     elif tab == "requested":
         context["tasks"] = list(
             CoHandlingTask.objects.filter(requesting_unit_id=unit.pk)
@@ -158,18 +130,95 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     for task in context.get("tasks", ()):
         task.late = task.due_at < now and task.state in (CoHandlingTask.State.REQUESTED,
                                                          CoHandlingTask.State.ACCEPTED)
-    # An order may have left the unit since (re-dispatched): then it is named, not linked.
-    # Of the order only its number is shown (not the whole row read for it).
-    notes = display.describe_notifications(list(
-        notifications.unread(user, unit.pk)
-        .annotate(order_number=F("order__number"),
-                  order_visible=Exists(selectors.orders_for(user).filter(pk=OuterRef("order_id"))))
-        .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT]))
+    notes = display.describe_notifications(_unread_notes(user.pk, unit.pk))
     context["notifications"] = notes
     # A list shorter than its limit is every unread one; a full list may have more, counted.
     context["unread"] = len(notes) if len(notes) < NOTIFICATION_LIMIT \
-        else notifications.unread_count(user, unit.pk)
+        else _unread_count(user.pk, unit.pk)
     return render(request, "dispatch/workspace.html", context, status=status)
+
+
+#: The landing page's statements (the counters, a tab's rows, the unread notifications and
+#: their count), compiled once per connection and shape (hotline/compiled.py): building and
+#: compiling them took more of the page's time than running them (docs/benchmarks.md, ninth
+#: round). Each is built from ids and moments passed in; the constants are the states and the
+#: action its conditions name, "not confidential" (what a unit may see of the orders it
+#: assists on) and the 1 that an EXISTS selects.
+_STATEMENTS = ByShape(constants=(
+    *State, *State.values, *CoHandlingTask.State, *CoHandlingTask.State.values,
+    *ExtensionRequest.State, *ExtensionRequest.State.values, "return_to_centre", False,
+    Int4(1)))
+
+
+def _counts(unit_id: int, now: datetime) -> dict[str, int]:
+    """Every tab's counter in one statement: the unit's active orders (one range of the
+    worklist index, counted whole; the tabs' conditions are tested in their counters alone)
+    and the open co-handling tasks it asked for and received."""
+    def build(unit_id: int, now: datetime, soon: datetime):
+        tasks = CoHandlingTask.objects.exclude(state=CoHandlingTask.State.FINISHED)
+        return _counters(selectors.unit_orders(unit_id).filter(state__in=ACTIVE_STATES),
+                         _unit_order_tabs(now, soon),
+                         requested=_how_many(tasks.filter(requesting_unit_id=unit_id)),
+                         tasks=_how_many(tasks.filter(unit_id=unit_id)))
+
+    return _STATEMENTS.dicts("counts", (unit_id, now, now + DUE_SOON), build)[0]
+
+
+def _how_many(rows) -> Subquery:
+    return Subquery(_counters(rows, {}, n=Count("pk")))
+
+
+def _tab_rows(tab: str, unit_id: int, now: datetime) -> list[selectors.OrderRow]:
+    """The first ``LIST_LIMIT`` of the unit's orders in ``tab``, as plain rows of what the row
+    prints (not model instances)."""
+    pending = ()
+    if tab == "waiting":
+        # The unit's few pending extensions as ids, so that both parts of the tab are index
+        # lookups (the subquery form reads every active order's row to test it: 15 ms for a
+        # street with 7,000).
+        pending = tuple(order_id for (order_id,) in _STATEMENTS.rows(
+            "pending", (unit_id,), lambda unit_id: ExtensionRequest.objects.filter(
+                order__lead_unit_id=unit_id, state=ExtensionRequest.State.PENDING)
+            .values_list("order_id")))
+
+    def build(unit_id: int, now: datetime, soon: datetime, *pending: int):
+        conditions = _unit_order_tabs(
+            now, soon, pending_extension=Q(pk__in=pending) if tab == "waiting" else None)
+        rows = selectors.unit_orders(unit_id).filter(conditions[tab]).annotate(
+            open_tasks=_task_count(state__in=[CoHandlingTask.State.REQUESTED,
+                                              CoHandlingTask.State.ACCEPTED]),
+            replied_tasks=_task_count(state=CoHandlingTask.State.REPLIED),
+        )
+        fields = ROW_FIELDS
+        if tab == "waiting":
+            rows = rows.annotate(
+                return_reason=_last_event("return_to_centre", "comment"),
+                extension_due=Subquery(ExtensionRequest.objects.filter(
+                    order=OuterRef("pk"), state=ExtensionRequest.State.PENDING)
+                    .values("requested_due_at")[:1]))
+            fields += ("return_reason", "extension_due")
+        return rows.order_by(*ORDER_SORT[tab])[:LIST_LIMIT].values(*fields)
+
+    return [selectors.OrderRow(**row) for row in _STATEMENTS.dicts(
+        ("rows", tab, len(pending)), (unit_id, now, now + DUE_SOON, *pending), build)]
+
+
+def _unread_notes(user_id: int, unit_id: int) -> list[SimpleNamespace]:
+    """The newest unread notifications. An order may have left the unit since
+    (re-dispatched): then it is named, not linked. Of the order only its number is read."""
+    return [SimpleNamespace(**row) for row in _STATEMENTS.dicts(
+        "notifications", (user_id, unit_id), lambda user_id, unit_id: (
+            notifications.unread(user_id, unit_id)
+            .annotate(order_number=F("order__number"), order_visible=Exists(
+                selectors.unit_scope(unit_id).filter(pk=OuterRef("order_id"))))
+            .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT]
+            .values("pk", "kind", "message", "created_at", "order_id", "order_number",
+                    "order_visible")))]
+
+
+def _unread_count(user_id: int, unit_id: int) -> int:
+    return _STATEMENTS.rows("unread", (user_id, unit_id), lambda user_id, unit_id: _counters(
+        notifications.unread(user_id, unit_id), {}, n=Count("pk")).values_list("n"))[0][0]
 
 
 @login_required

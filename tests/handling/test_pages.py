@@ -646,9 +646,10 @@ def test_workspace_and_centre_run_a_fixed_number_of_queries(
                                              "overdue")])):
         client.force_login(user)
         for url in urls:
-            # The session, the user, their roles and unit, the counters (one aggregate of
-            # orders, one of tasks), the list, the notifications and their unread count.
-            with django_assert_max_num_queries(9 if url.startswith("/workspace/") else 8):
+            # The session, the user, their roles and unit, the counters (of orders and of
+            # tasks in one statement), the pending extensions (the waiting tab), the list, the
+            # notifications and their unread count.
+            with django_assert_max_num_queries(8):
                 response = client.get(url)
             assert response.status_code == 200, url
 

@@ -385,10 +385,12 @@ def overdue_q(now: datetime) -> models.Q:
             | models.Q(state=State.SUSPENDED, complete_due_at__lt=models.F("suspended_at")))
 
 
-def due_soon_q(now: datetime) -> models.Q:
-    """Running orders whose clock runs out within the next 24 hours and is not out yet."""
+def due_soon_q(now: datetime, soon: datetime | None = None) -> models.Q:
+    """Running orders whose clock runs out within the next 24 hours and is not out yet.
+    ``soon``: ``now + DUE_SOON``, given by a caller that compiles the condition once
+    (hotline/compiled.py: every moment of the statement must be a value passed in)."""
     return models.Q(state__in=RUNNING_STATES, complete_due_at__gte=now,
-                    complete_due_at__lt=now + DUE_SOON)
+                    complete_due_at__lt=now + DUE_SOON if soon is None else soon)
 
 
 def mask_phone(phone: str) -> str:
