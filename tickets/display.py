@@ -9,6 +9,7 @@ stay."""
 
 import functools
 from datetime import datetime
+from typing import NamedTuple
 
 from django.urls import reverse
 from django.utils import timezone
@@ -77,32 +78,67 @@ _CHUNKS = ((7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
 _FOUR_WEEKS = 28 * 86400
 
 
-def _span(start: datetime, end: datetime, *, until: bool = False) -> str:
+class _Words(NamedTuple):
+    """The words of a deadline's phrase in one language, translated once per process (a list
+    looked them up again for each of its 100 phrases: most of a page's translation calls)."""
+
+    language: str | None
+    comma: str
+    overdue_by: str
+    left: str
+    overdue: str
+    clock_stopped: str
+
+
+@functools.lru_cache(maxsize=32)
+def _words_in(language: str | None) -> _Words:
+    """The words in ``language``: the active one (the key, not read here)."""
+    return _Words(language, _(", "), _("overdue %(t)s"), _("%(t)s left"), _("overdue"),
+                  _("clock stopped"))
+
+
+def _words() -> _Words:
+    return _words_in(get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _part(language: str | None, name: str, num: int) -> str:
+    """"3 hours" in ``language`` (the active one), kept on one line as ``timesince`` keeps
+    it."""
+    return avoid_wrapping(_unit_text(language, _TIME_STRINGS[name].singular,
+                                     _TIME_STRINGS[name].plural, num))
+
+
+def _span(start: datetime, end: datetime, *, until: bool = False,
+          words: _Words | None = None) -> str:
     """``timesince(start, end)``, or with ``until`` ``timeuntil(end, start)``, word for word
-    with ``_TIME_STRINGS``: two adjacent units at most, "0 minutes" if ``end`` is not later."""
+    with ``_TIME_STRINGS``: two adjacent units at most, "0 minutes" if ``end`` is not later.
+    ``words``: the active language's (``_words()``), if the caller has them."""
     delta = end - start
     seconds = delta.days * 86400 + delta.seconds
     if seconds >= _FOUR_WEEKS:
         return timeuntil(end, start, time_strings=_TIME_STRINGS) if until \
             else timesince(start, end, time_strings=_TIME_STRINGS)
+    words = words or _words()
     parts = []
     for size, name in _CHUNKS:
         count, seconds = divmod(seconds, size) if seconds > 0 else (0, 0)
         if count:
-            parts.append(_TIME_STRINGS[name] % {"num": count})
+            parts.append(_part(words.language, name, count))
         elif parts:
             break  # units are adjacent: "1 week, 3 hours" is never said
         if len(parts) == 2:
             break
-    if not parts:
-        parts = [_TIME_STRINGS["minute"] % {"num": 0}]
-    return _(", ").join(map(avoid_wrapping, parts))
+    return words.comma.join(parts or [_part(words.language, "minute", 0)])
 
 
-def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool) -> str:
+def _deadline(due: datetime, now: datetime, *, late: bool, is_open: bool,
+              words: _Words | None = None) -> str:
+    words = words or _words()
     if late:
-        return _("overdue %(t)s") % {"t": _span(due, now)} if is_open else _("overdue")
-    return _("%(t)s left") % {"t": _span(now, due, until=True)} if is_open else ""
+        return words.overdue_by % {"t": _span(due, now, words=words)} if is_open \
+            else words.overdue
+    return words.left % {"t": _span(now, due, until=True, words=words)} if is_open else ""
 
 
 #: The columns ``mark_deadlines`` and ``describe`` read of an order: a list reads its rows as
@@ -129,7 +165,7 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False,
     lead unit by name, from the reference data each process holds (no joins); with ``sign``,
     its sign-for deadline's phrase (only the workspace's "to sign for" tab shows that
     column)."""
-    zone = timezone.get_current_timezone()
+    zone, words = timezone.get_current_timezone(), _words()
     states = {value: str(label) for value, label in State.choices}
     urgencies = {value: str(label) for value, label in Urgency.choices}
     url = reverse("order-detail", args=[_URL_MARK])
@@ -148,14 +184,15 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False,
         if o.complete_due_at is None:
             o.due_phrase, o.due_class = "", ""
         elif not o.late and o.state == State.SUSPENDED:
-            o.due_phrase, o.due_class = _("clock stopped"), "muted"
+            o.due_phrase, o.due_class = words.clock_stopped, "muted"
         else:
-            o.due_phrase = _deadline(o.complete_due_at, now, late=o.late, is_open=is_open)
+            o.due_phrase = _deadline(o.complete_due_at, now, late=o.late, is_open=is_open,
+                                     words=words)
             o.due_class = "late-mark" if o.late else "soon-mark" if o.due_soon else "muted"
         o.sign_iso, o.sign_short = _moment(o.sign_due_at, zone)
         if sign and o.sign_due_at is not None:
             late = getattr(o, "sign_late", False)
-            o.sign_phrase = _deadline(o.sign_due_at, now, late=late, is_open=True)
+            o.sign_phrase = _deadline(o.sign_due_at, now, late=late, is_open=True, words=words)
             o.sign_class = "late-mark" if late else "soon-mark"
         o.extension_iso, o.extension_short = _moment(getattr(o, "extension_due", None), zone)
         tasks, replies = getattr(o, "open_tasks", 0), getattr(o, "replied_tasks", 0)
