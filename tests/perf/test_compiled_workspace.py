@@ -17,6 +17,7 @@ from dispatch import handling, notifications
 from dispatch.models import CoHandlingTask, ExtensionRequest, Notification
 from hotline import compiled
 from tests import factories
+from tests.sqlite import run_on_sqlite
 from tickets import services
 from tickets.models import Order, State
 
@@ -120,3 +121,10 @@ def test_the_landing_page_builds_its_statements_once(work, client, people, monke
     # The counters, the pending extensions, one statement per tab and the notifications (not
     # their count: the list is not full).
     assert len(workspace._STATEMENTS._compiled[connections["default"]]) == 3 + len(TABS)
+
+
+def test_the_landing_page_reads_alike_on_sqlite_too(tmp_path):
+    """``make run`` keeps its data in SQLite, where each statement is left to the ORM."""
+    result = run_on_sqlite(tmp_path, __file__, deselect="sqlite_too or builds_its_statements")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "3 passed" in result.stdout
