@@ -139,10 +139,6 @@ def unread(user, unit_id: int):
     return Notification.objects.filter(unit_id=unit_id).exclude(read_by=user)
 
 
-def unread_count(user, unit_id: int) -> int:
-    return unread(user, unit_id).count()
-
-
 def mark_read(user, unit_id: int, ids: list[int] | None = None) -> int:
     qs = unread(user, unit_id)
     if ids is not None:
@@ -154,5 +150,4 @@ def mark_read(user, unit_id: int, ids: list[int] | None = None) -> int:
 
 
 __all__ = ["Unit", "mark_read", "notification_sms_send", "notify", "notify_many",
-           "on_transition", "pending_sms_ids", "queue_sms", "queue_sms_on_commit", "unread",
-           "unread_count"]
+           "on_transition", "pending_sms_ids", "queue_sms", "queue_sms_on_commit", "unread"]
