@@ -411,10 +411,9 @@ def _worklists_pages_why(report, r) -> list[str]:
         "session and the user, and PostgreSQL counting a large street's active orders "
         "(about 5,000 rows for street 217, 2.5 ms).",
         "",
-        "**What would fix it**: the rest of the page in Jinja2 too; an index that gives the "
-        "\"to sign for\" tab in order of its deadline (it sorts its street's few hundred "
-        "orders to sign for now); then more cores: on two cores with four readers without "
-        "pause, a request waits about as long again as its CPU time.",
+        "**What would fix it**: the rest of the page in Jinja2 too (the \"to sign for\" tab "
+        "has its own index since 129b576); then more cores: on two cores with four readers "
+        "without pause, a request waits about as long again as its CPU time.",
         "",
     ]
 
