@@ -27,11 +27,15 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import Col
 from django.db.transaction import TransactionManagementError
+from psycopg.types.numeric import Int4
 
 _PROBE = 2_147_483_629  # an integer probe (the first; the next ones count down from it)
 _BIGINT = range(-(2**63), 2**63)
 _MOMENT = datetime(1904, 2, 29, 4, 3, 2, tzinfo=UTC)  # a moment probe, plus µs
 MAX_STATEMENTS = 512  # per connection: the shapes a caller makes are few; this bounds a misuse
+#: Values the ORM itself puts in a statement, whatever the caller's: the 1 that an ``Exists``
+#: selects (``SELECT 1 AS "a"``), which Django's PostgreSQL backend passes as psycopg's Int4.
+_ORM_CONSTANTS = (Int4(1),)
 
 
 def _probe(value, slot: int | None):
@@ -115,10 +119,10 @@ class ByShape:
     query's structure depends on) and whose values vary: ``build(*values)`` makes the queryset
     (``values`` each an int, a text, an aware datetime or None). ``constants``: the values,
     besides those passed, that the built statements may hold (e.g. the states a condition
-    names)."""
+    names); the ORM's own (``_ORM_CONSTANTS``) are allowed in every statement."""
 
     def __init__(self, *, constants: Iterable[Hashable] = ()):
-        self._constants = frozenset((type(c), c) for c in constants)
+        self._constants = frozenset((type(c), c) for c in (*constants, *_ORM_CONSTANTS))
         self._compiled = weakref.WeakKeyDictionary()  # connection → {key: _Compiled}
 
     def compiled(self, shape: Hashable, values: Sequence, build: Callable[..., QuerySet], *,

@@ -105,8 +105,7 @@ def _words() -> _Words:
 def _part(language: str | None, name: str, num: int) -> str:
     """"3 hours" in ``language`` (the active one), kept on one line as ``timesince`` keeps
     it."""
-    return avoid_wrapping(_unit_text(language, _TIME_STRINGS[name].singular,
-                                     _TIME_STRINGS[name].plural, num))
+    return avoid_wrapping(_TIME_STRINGS[name] % {"num": num})
 
 
 def _span(start: datetime, end: datetime, *, until: bool = False,

@@ -156,8 +156,8 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
     among them), the rows are ``OrderRow`` objects with those attributes alone, and with
     ``assisting`` also ``assisting_ids``, the ids of the order's assisting units: on
     PostgreSQL an array read in the same statement (still one query), elsewhere one more.
-    ``orders`` as ``list_start`` made it, with no filter added, and ``fields`` given: on
-    PostgreSQL the statement is compiled once per connection and shape (``_PAGES``)."""
+    ``orders`` as ``list_start`` made it, with no filter added, and ``fields`` given: the
+    statement is compiled once per connection and shape (``_PAGES``; on PostgreSQL)."""
     if orders.query.is_empty() or (unit_id is not None and not 0 < unit_id <= MAX_ID):
         return []
     viewer = _viewer(user)
@@ -168,17 +168,18 @@ def order_page(user, orders: QuerySet[Order], *, ordering: tuple[str, str],
     postgres = connections[orders.db].vendor == "postgresql"
     in_array = assisting and postgres
     start = getattr(orders.query, "list_start", None)
-    if fields and postgres and start is not None and start[1] == _shape_of(orders.query):
+    if fields and start is not None and start[1] == _shape_of(orders.query):
         after_value, after_pk = after if after is not None else (None, None)
-        return [OrderRow(**row) for row in _PAGES.dicts(
+        rows = _PAGES.dicts(
             (start[0], kind, ordering, size, tuple(fields), in_array),
             (own, unit_id, after_value, after_pk, *states),
             lambda own, unit_id, value, pk, *states: _page_query(
                 orders, kind, own, unit_id, None if value is None else (value, pk), states,
                 ordering=ordering, size=size, fields=fields, in_array=in_array),
-            using=orders.db)]
-    rows = _page_query(orders, kind, own, unit_id, after, states, ordering=ordering, size=size,
-                       fields=fields, in_array=in_array)
+            using=orders.db)
+    else:
+        rows = _page_query(orders, kind, own, unit_id, after, states, ordering=ordering,
+                           size=size, fields=fields, in_array=in_array)
     if not fields:
         return list(rows)
     found = [OrderRow(**row) for row in rows]

@@ -9,14 +9,13 @@ from types import SimpleNamespace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from psycopg.types.numeric import Int4
 
 from dispatch import handling, notifications, reference
 from dispatch.access import has_role, is_unit_user, unit_id_of
@@ -142,12 +141,11 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
 #: their count), compiled once per connection and shape (hotline/compiled.py): building and
 #: compiling them took more of the page's time than running them (docs/benchmarks.md, ninth
 #: round). Each is built from ids and moments passed in; the constants are the states and the
-#: action its conditions name, "not confidential" (what a unit may see of the orders it
-#: assists on) and the 1 that an EXISTS selects.
+#: action its conditions name, and "not confidential" (what a unit may see of the orders it
+#: assists on).
 _STATEMENTS = ByShape(constants=(
     *State, *State.values, *CoHandlingTask.State, *CoHandlingTask.State.values,
-    *ExtensionRequest.State, *ExtensionRequest.State.values, "return_to_centre", False,
-    Int4(1)))
+    *ExtensionRequest.State, *ExtensionRequest.State.values, "return_to_centre", False))
 
 
 def _counts(unit_id: int, now: datetime) -> dict[str, int]:
@@ -158,14 +156,15 @@ def _counts(unit_id: int, now: datetime) -> dict[str, int]:
         tasks = CoHandlingTask.objects.exclude(state=CoHandlingTask.State.FINISHED)
         return _counters(selectors.unit_orders(unit_id).filter(state__in=ACTIVE_STATES),
                          _unit_order_tabs(now, soon),
-                         requested=_how_many(tasks.filter(requesting_unit_id=unit_id)),
-                         tasks=_how_many(tasks.filter(unit_id=unit_id)))
+                         requested=Subquery(_how_many(tasks.filter(requesting_unit_id=unit_id))),
+                         tasks=Subquery(_how_many(tasks.filter(unit_id=unit_id))))
 
     return _STATEMENTS.dicts("counts", (unit_id, now, now + DUE_SOON), build)[0]
 
 
-def _how_many(rows) -> Subquery:
-    return Subquery(_counters(rows, {}, n=Count("pk")))
+def _how_many(rows) -> QuerySet:
+    """How many ``rows`` there are, as a one-row query (``n``)."""
+    return _counters(rows, {}, n=Count("pk"))
 
 
 def _tab_rows(tab: str, unit_id: int, now: datetime) -> list[selectors.OrderRow]:
@@ -217,8 +216,8 @@ def _unread_notes(user_id: int, unit_id: int) -> list[SimpleNamespace]:
 
 
 def _unread_count(user_id: int, unit_id: int) -> int:
-    return _STATEMENTS.rows("unread", (user_id, unit_id), lambda user_id, unit_id: _counters(
-        notifications.unread(user_id, unit_id), {}, n=Count("pk")).values_list("n"))[0][0]
+    return _STATEMENTS.dicts("unread", (user_id, unit_id), lambda user_id, unit_id: _how_many(
+        notifications.unread(user_id, unit_id)))[0]["n"]
 
 
 @login_required
