@@ -2,8 +2,7 @@
 one unit in one state, soonest deadline first) read by the street's own staff and by a centre
 dispatcher, the page a street's staff land on after login (their workspace: work by what it
 needs next, with counts) and the street's queue page (/orders/?state=open&sort=deadline);
-latency under four readers without pause (the servers' throughput) and at a fixed 100 requests a
-second (as intake's), and the number of queries for several page sizes."""
+latency under four concurrent readers, and the number of queries for several page sizes."""
 
 import random
 
@@ -126,36 +125,19 @@ def run(profile, people, *, log=print) -> dict:
                     for i, s in enumerate(streets)]
         plan = {"requests": requests, "wait": ["constant", 0]}
         loadgen.run("Reader", plan, users=4, seconds=5, label=f"{name}-warmup")
-        results[name] = _load(plan, users=4, seconds=seconds, repeats=profile.repeats,
-                              label=name)
-        # The same reads at a fixed rate, as intake's latency is measured at 100 orders/s:
-        # each of the 20 readers at its own point of its 0.2 s pace (locustfile ``_paced``).
-        results[name]["at_100"] = _load({**plan, "wait": ["paced", 100 / PACED_READERS]},
-                                        users=PACED_READERS, seconds=seconds,
-                                        repeats=profile.repeats, label=f"{name}-at-100")
-        for what, r in (("without pause", results[name]), ("at 100/s", results[name]["at_100"])):
-            latency = r.get("latency_ms") or {}
-            log(f"  {name} {what}: median {latency.get('median')} ms, p95 "
-                f"{latency.get('p95')} ms, p99 {latency.get('p99')} ms, "
-                f"{r['per_s']['median']}/s, statuses {r.get('statuses')}")
+        runs, pooled = [], []
+        for i in range(profile.repeats):
+            out = loadgen.run("Reader", plan, users=4, seconds=seconds, label=f"{name}-{i}")
+            steady = loadgen.steady(out["samples"], skip_seconds=1)
+            pooled += steady
+            runs.append({**loadgen.describe(steady),
+                         "cpu_ms_per_request": loadgen.cpu_per_request(out)})
+        pooled_d = loadgen.describe(pooled)
+        results[name] = {"runs": runs, "latency_ms": pooled_d.get("latency_ms"),
+                         "statuses": pooled_d.get("statuses"),
+                         "per_s": summary([r["per_s"] for r in runs if "per_s" in r], digits=1)}
+        latency = results[name].get("latency_ms") or {}
+        log(f"  {name}: median {latency.get('median')} ms, p95 {latency.get('p95')} ms, "
+            f"p99 {latency.get('p99')} ms, {results[name]['per_s']['median']}/s, "
+            f"statuses {pooled_d.get('statuses')}")
     return results
-
-
-#: Readers of the fixed-rate load, 5 requests a second each.
-PACED_READERS = 20
-
-
-def _load(plan: dict, *, users: int, seconds: float, repeats: int, label: str) -> dict:
-    """``repeats`` runs of ``plan``: each run's figures and its servers' CPU, and the latency
-    over the runs' requests together."""
-    runs, pooled = [], []
-    for i in range(repeats):
-        out = loadgen.run("Reader", plan, users=users, seconds=seconds, label=f"{label}-{i}")
-        steady = loadgen.steady(out["samples"], skip_seconds=1)
-        pooled += steady
-        runs.append({**loadgen.describe(steady),
-                     "cpu_ms_per_request": loadgen.cpu_per_request(out)})
-    pooled_d = loadgen.describe(pooled)
-    return {"runs": runs, "latency_ms": pooled_d.get("latency_ms"),
-            "statuses": pooled_d.get("statuses"),
-            "per_s": summary([r["per_s"] for r in runs if "per_s" in r], digits=1)}

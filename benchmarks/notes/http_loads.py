@@ -263,11 +263,7 @@ def worklists(report) -> list[str]:
     lines = [
         "### 3 Work lists",
         "",
-        f"{r['streets_sampled']} streets sampled at random. Two loads: four users reading "
-        "without pause, which keeps the servers busy (their throughput, and latency that is "
-        "mostly a request's wait for a core), then twenty users at 5 requests a second each, "
-        "100 a second in all (as intake's latency is measured at 100 orders/s), below that "
-        "throughput. "
+        f"{r['streets_sampled']} streets sampled at random; four users read without pause. "
         "API: `/api/orders/?unit=<street>&state=in_progress&sort=deadline&page_size=50`, by "
         f"the street's staff and by a centre dispatcher. Pages: `{r['landing_page']}` (where a "
         "street's staff land from `/`) and `/orders/?state=open&sort=deadline`.",
@@ -292,7 +288,6 @@ def worklists(report) -> list[str]:
                   f"{ms(cpu_ms)} ms per request{_cpu_split(v.get('runs'))}, so at most "
                   f"{ms(capacity(report, cpu_ms), 0)}/s on {cores_text(report)}.", "",
                   *runs_table(v.get("runs")), "",
-                  *_at_100(v.get("at_100")),
                   *profile((r.get("profile") or {}).get(name))]
     lines += ["Queries per request (page sizes for the API; a street with few and one with "
               f"many open orders for the pages): {_queries_text(r.get('queries'))}.", ""]
@@ -301,29 +296,6 @@ def worklists(report) -> list[str]:
                   "timing):", "", *code(plan(text))]
     lines += _worklists_api_why(report, r) + _worklists_pages_why(report, r)
     return lines
-
-
-def _at_100(v) -> list[str]:
-    """The fixed-rate load's figures (reports before the tenth round have none)."""
-    if not v:
-        return []
-    return [f"At 100 requests/s: median / p95 / p99 {lat(v.get('latency_ms'))} ms; server CPU "
-            f"{ms(median_cpu(v.get('runs')))} ms per request{_cpu_split(v.get('runs'))}.", "",
-            *runs_table(v.get("runs")), ""]
-
-
-def _paced_p95(r, names) -> str:
-    """", at 100 requests/s p95 X ms (met)" for each of ``names`` that has the paced load."""
-    parts = []
-    for name in names:
-        p95 = (((r.get(name) or {}).get("at_100") or {}).get("latency_ms") or {}).get("p95")
-        if p95 is not None:
-            limit = LIST_API_P95 if name.startswith("api") else LIST_PAGE_P95
-            parts.append(f"{name} {ms(p95)} ms ({'met' if p95 <= limit else 'not met'})")
-    if not parts:
-        return ""
-    return (" At 100 requests a second, below the servers' throughput, the p95 is "
-            + ", ".join(parts) + ": there a request waits less for a core.")
 
 
 #: What the functions a list's profile names most often do, for the notes.
@@ -383,11 +355,10 @@ def _worklists_api_why(report, r) -> list[str]:
     p = (r.get("profile") or {}).get(slow[0]) or {}
     roles = _roles(p)
     return [
-        "**Why the API target is missed without pause.** " + "; ".join(facts) + ". Four "
-        "readers without pause keep the cores busy, so a request's latency is its own CPU "
-        "time plus its wait for a core, and most of that CPU time is the web worker's Python"
-        + (f": by the profile above, {roles}" if roles else "") + "."
-        + _paced_p95(r, ("api_street_staff", "api_dispatcher")),
+        "**Why the API target is missed.** " + "; ".join(facts) + ". Four readers without "
+        "pause keep the cores busy, so a request's latency is its own CPU time plus its "
+        "wait for a core, and most of that CPU time is the web worker's Python"
+        + (f": by the profile above, {roles}" if roles else "") + ".",
         "",
         "**What would fix it** (tickets/selectors.py `order_page`, tickets/serializers.py, "
         "tickets/api.py): the rows are plain, the page is one statement, compiled once per "
@@ -419,8 +390,7 @@ def _worklists_pages_why(report, r) -> list[str]:
                      f"{ms(p.get('ms_per_call_unprofiled'))} ms: {shares(p, least=0.05)}")
     roles = _roles((r.get("profile") or {}).get(slow[0]))
     return [
-        "**Why the page target is missed without pause.** " + "; ".join(facts)
-        + "." + _paced_p95(r, ("page_home", "page_queue")) + " The time is the web "
+        "**Why the page target is missed.** " + "; ".join(facts) + ". The time is the web "
         "worker's Python rendering rows"
         + (f" (the profiles' top functions: {roles})" if roles else "")
         + ". The landing page (dispatch/views/workspace.py) counts every tab and the open "
