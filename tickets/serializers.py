@@ -8,7 +8,8 @@ the API's CPU time for an intake, a step or a page of 50 orders (docs/benchmarks
 renaming done in another process shows here within ``reference.TTL``).
 ``tests/perf/test_serializers.py`` holds the hand-written JSON equal to DRF's own rendering."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import NamedTuple
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -65,6 +66,17 @@ def _category(category_id: int | None) -> Category | None:
     return category
 
 
+class _Shared(NamedTuple):
+    """What every order of one serialization shares: the request's time zone, the moment its
+    deadline flags are read at, the state labels in its language, and whether the caller's
+    number is shown whole (``can_see_phone``)."""
+
+    zone: tzinfo
+    now: datetime
+    labels: dict[str, str]
+    sees_phone: bool
+
+
 class UnitRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -113,20 +125,20 @@ class OrderSerializer(serializers.ModelSerializer):
                   "caller_phone", "suspended_at")
 
     def get_caller_phone(self, order) -> str:
-        if self._sees_phone():
+        if self._shared().sees_phone:
             return order.caller_phone
         return mask_phone(order.caller_phone)
 
-    def _state_label(self, state: str) -> str:
-        if not hasattr(self, "_labels"):  # in the request's language, once per serializer
-            self._labels = {value: str(label) for value, label in STATE_LABELS.items()}
-        return self._labels.get(state, state)
-
-    def _sees_phone(self) -> bool:
-        if not hasattr(self, "_phone_visible"):
+    def _shared(self) -> _Shared:
+        """What every order this serializer writes shares, found once (a page's 50 rows asked
+        for the time zone and the time 50 times): see ``_Shared``."""
+        if not hasattr(self, "_shared_values"):
             request = self.context.get("request")
-            self._phone_visible = request is not None and can_see_phone(request.user)
-        return self._phone_visible
+            self._shared_values = _Shared(
+                zone=timezone.get_current_timezone(), now=timezone.now(),
+                labels={value: str(label) for value, label in STATE_LABELS.items()},
+                sees_phone=request is not None and can_see_phone(request.user))
+        return self._shared_values
 
     def _assisting(self, order) -> list[dict]:
         prefetched = getattr(order, "_prefetched_objects_cache", {}).get("assisting_units")
@@ -144,7 +156,7 @@ class OrderSerializer(serializers.ModelSerializer):
     def to_representation(self, order) -> dict:
         """``order``: an Order, or a row with the attributes ``ROW_FIELDS`` names (and
         ``merged_into_number``, which the list annotates)."""
-        zone, now = timezone.get_current_timezone(), timezone.now()
+        zone, now, labels, _sees_phone = self._shared()
         street, lead = _unit(order.street_id), _unit(order.lead_unit_id)
         district = _unit(street.parent_id) if street is not None else None
         category = _category(order.category_id)
@@ -155,7 +167,7 @@ class OrderSerializer(serializers.ModelSerializer):
         return {  # in Meta.fields' order
             "id": order.id, "number": order.number, "external_id": order.external_id,
             "channel": order.channel, "state": order.state,
-            "state_display": self._state_label(order.state),
+            "state_display": labels.get(order.state, order.state),
             "request_type": order.request_type, "category": order.category_id,
             "category_path": category.path if category is not None else None,
             "urgency": order.urgency, "subject": order.subject, "text": order.text,
