@@ -1,7 +1,8 @@
 """How long one page or API call takes in this process, against the benchmark database:
 ``python -m benchmarks.request_timing PATH --user NAME [--token] [--times N]``. The request is
 made with Django's test client as the user (a signed-in session, or ``--token`` for the API),
-once to warm up and then ``--times`` times; prints the mean milliseconds (docs/benchmarks.md).
+once to warm up and then ``--times`` times; prints the mean milliseconds, and how many of them
+were this process's CPU time (the request's Python, not the database's) (docs/benchmarks.md).
 ``--explain TEXT`` then prints EXPLAIN (ANALYZE, BUFFERS) of each statement of one more request
 whose SQL contains TEXT (e.g. ``COUNT`` for the workspace's counters).
 Run it from another checkout (a git worktree) to compare two commits on the same database."""
@@ -83,11 +84,12 @@ def main(argv=None) -> int:
     if status != 200:
         print(f"{args.path} answered {status}", file=sys.stderr)
         return 1
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(args.times):
         get()
+    cpu = (time.process_time() - cpu_started) / args.times * 1000
     print(f"{args.path} as {args.user}: {(time.perf_counter() - started) / args.times * 1000:.1f}"
-          f" ms a request (mean of {args.times})")
+          f" ms a request (mean of {args.times}), {cpu:.2f} ms of them this process's CPU")
     if args.explain:
         _explain(get, args.explain)
     return 0
