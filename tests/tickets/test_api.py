@@ -246,6 +246,36 @@ def test_each_request_has_its_own_filters_and_form(people, units):
     assert list(first.filters) == list(OrderFilter.base_filters)
 
 
+def test_the_list_copies_cleans_and_applies_only_the_filters_its_query_names(people, units,
+                                                                              api):
+    """``named_only`` (the list's JSON): a filter the query does not name is neither copied
+    nor cleaned (tickets/api.py ``OrderFilter``); what the named ones do and say is the same,
+    and the browsable API's filter form still offers every filter."""
+    from tickets.api import OrderFilter
+
+    named = OrderFilter({"urgency": "urgent", "unit": "2", "sort": "deadline"},
+                        queryset=Order.objects.all(), named_only=True)
+    assert list(named.filters) == ["unit", "urgency"] and list(named.form.fields) == [
+        "unit", "urgency"]
+    assert named.is_valid() and named.form.cleaned_data == {"unit": 2, "urgency": "urgent"}
+    other = OrderFilter({"overdue": "true"}, queryset=Order.objects.all(), named_only=True)
+    assert list(other.form.fields) == ["overdue"] and other.form is not named.form
+    wrong = OrderFilter({"created_from": "2025-13-01", "urgency": "urgent"},
+                        queryset=Order.objects.all(), named_only=True)
+    assert not wrong.is_valid() and list(wrong.errors) == ["created_from"]
+    everything = OrderFilter({"urgency": "urgent"}, queryset=Order.objects.all())
+    assert list(everything.form.fields) == list(OrderFilter.base_filters)
+    # The same filters through the API, and the browsable API's form with all of them.
+    urgent = OrderFactory(actor=people.agent, urgency="urgent")
+    OrderFactory(actor=people.agent)
+    client = api(people.dispatcher)
+    listed = client.get("/api/orders/?urgency=urgent").json()["results"]
+    assert [row["id"] for row in listed] == [urgent.pk]
+    page = client.get("/api/orders/?urgency=urgent", HTTP_ACCEPT="text/html").content.decode()
+    for name in OrderFilter.base_filters:
+        assert f'name="{name}"' in page, name
+
+
 def test_cursor_pagination_walks_every_order_once(people, api):
     client = api(people.dispatcher)
     made = {OrderFactory(actor=people.agent).pk for _ in range(7)}
