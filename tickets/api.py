@@ -145,7 +145,7 @@ class OrderFilter(django_filters.FilterSet):
                  named_only=False):
         """With ``named_only``, the filters ``data`` names, alone: an absent filter filters
         nothing (django-filter skips an empty value), and copying, putting in the form and
-        cleaning all 15 for every list call was a fifth of the time of a page of one row
+        cleaning all 15 for every list call was a sixth of the time of a page of one row
         (docs/benchmarks.md, tenth round). Without it (the browsable API's filter form),
         all of them."""
         if named_only and data is not None:
