@@ -406,8 +406,9 @@ def mask_phone(phone: str) -> str:
     local line) would keep all but one digit that way: they keep only the first and last."""
     if not phone:
         return ""
-    if len(phone) == 11 and phone.isdigit():  # a mobile or a local line with its area code:
-        return f"{phone[:3]}****{phone[7:]}"  # the rule below, without walking the digits
+    if len(phone) == 11 and phone.isdigit():
+        # A mobile, or a local line with its area code: the rule below, without walking it.
+        return f"{phone[:3]}****{phone[7:]}"
     digits = [i for i, char in enumerate(phone) if char.isdigit()]
     head, tail = (3, 4) if len(digits) >= 11 else (1, 1) if len(digits) > 2 else (0, 0)
     hidden = set(digits[head:len(digits) - tail])
