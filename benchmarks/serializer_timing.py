@@ -24,12 +24,11 @@ def main(argv=None) -> int:
         parser.error("--times must be at least 1")
     request_timing.start()
     from django.contrib.auth import get_user_model
-    from django.db.models import F
     from django.test import RequestFactory
     from django.utils import translation
 
     from dispatch.access import unit_id_of
-    from tickets import selectors
+    from tickets import api, selectors
     from tickets.serializers import OrderSerializer
 
     user = get_user_model().objects.filter(username=args.user).first()
@@ -39,9 +38,8 @@ def main(argv=None) -> int:
     unit = args.unit if args.unit is not None else unit_id_of(user)
     translation.activate("zh-hans")
     rows = selectors.order_page(
-        user, selectors.list_start(merged_into_number=F("merged_into__number")),
-        states=[args.state], unit_id=unit, ordering=("complete_due_at", "id"), size=50,
-        fields=(*OrderSerializer.ROW_FIELDS, "merged_into_number"), assisting=True)
+        user, api.list_start(), states=[args.state], unit_id=unit,
+        ordering=("complete_due_at", "id"), size=50, fields=api.LIST_FIELDS, assisting=True)
     if not rows:
         print(f"unit {unit} has no order in {args.state!r}", file=sys.stderr)
         return 1

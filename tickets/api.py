@@ -189,6 +189,16 @@ class OrderFilter(django_filters.FilterSet):
 OrderFilter.base_filters = _CopiedShallow(OrderFilter.base_filters)
 
 
+def list_start():
+    """Every order as the list starts, before its filters: with the number of the order each
+    was merged into (``selectors.list_start``)."""
+    return selectors.list_start(merged_into_number=F("merged_into__number"))
+
+
+#: What the list reads of each order (``selectors.order_page(fields=…)``).
+LIST_FIELDS = (*OrderSerializer.ROW_FIELDS, "merged_into_number")
+
+
 # -- writing ----------------------------------------------------------------------------------
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -308,9 +318,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def list(self, request):
         """Orders the user may see, filtered, a page at a time (cursor), newest first or
         ``?sort=oldest`` / ``?sort=deadline``."""
-        filters = OrderFilter(
-            request.query_params, selectors.list_start(merged_into_number=F("merged_into__number")),
-            request=request, named_only=True)
+        filters = OrderFilter(request.query_params, list_start(), request=request,
+                              named_only=True)
         if not filters.is_valid():
             raise translate_validation(filters.errors)
         wanted, orders = filters.form.cleaned_data, filters.qs
@@ -318,7 +327,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         unit_id = None if unit is None else int(unit) if unit == int(unit) else 0
         rows = self.paginator.paginate(request, lambda **page: selectors.order_page(
             request.user, orders, states=wanted.get("state") or (), unit_id=unit_id,
-            fields=(*OrderSerializer.ROW_FIELDS, "merged_into_number"), assisting=True, **page))
+            fields=LIST_FIELDS, assisting=True, **page))
         context = {**self.get_serializer_context(),
                    "assisting": {row.id: row.assisting_ids for row in rows}}
         return self.paginator.get_paginated_response(

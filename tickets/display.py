@@ -101,6 +101,18 @@ def _words() -> _Words:
     return _words_in(get_language())
 
 
+@functools.lru_cache(maxsize=32)
+def _state_labels_in(language: str | None) -> dict[str, str]:
+    """The states' labels in ``language``: the active one (the key, not read here)."""
+    return {value: str(label) for value, label in State.choices}
+
+
+def state_labels() -> dict[str, str]:
+    """State → its label in the active language, translated once per process and language
+    (the lists' rows and the API's orders print it)."""
+    return _state_labels_in(get_language())
+
+
 @functools.lru_cache(maxsize=4096)
 def _part(language: str | None, name: str, num: int) -> str:
     """"3 hours" in ``language`` (the active one), kept on one line as ``timesince`` keeps
@@ -165,7 +177,7 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False,
     its sign-for deadline's phrase (only the workspace's "to sign for" tab shows that
     column)."""
     zone, words = timezone.get_current_timezone(), _words()
-    states = {value: str(label) for value, label in State.choices}
+    states = state_labels()
     urgencies = {value: str(label) for value, label in Urgency.choices}
     url = reverse("order-detail", args=[_URL_MARK])
     snap = reference.get() if places else None

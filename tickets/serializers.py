@@ -8,22 +8,19 @@ the API's CPU time for an intake, a step or a page of 50 orders (docs/benchmarks
 renaming done in another process shows here within ``reference.TTL``).
 ``tests/perf/test_serializers.py`` holds the hand-written JSON equal to DRF's own rendering."""
 
-import functools
 from datetime import datetime, tzinfo
 from typing import NamedTuple
 
 from django.utils import timezone
-from django.utils.translation import get_language
 from rest_framework import serializers
 
 from dispatch import reference
 from dispatch.access import can_see_phone
 from dispatch.models import Unit
 
-from .models import Category, Order, OrderEvent, State, due_soon_at, mask_phone, overdue_at
+from .display import state_labels
+from .models import Category, Order, OrderEvent, due_soon_at, mask_phone, overdue_at
 from .selectors import assisting_ids_of
-
-STATE_LABELS = dict(State.choices)
 
 #: Fields written as they are (DRF's fields would turn each value into itself).
 _PLAIN = (
@@ -66,13 +63,6 @@ def _category(category_id: int | None) -> Category | None:
     if category is None:
         category = Category.objects.filter(pk=category_id).first()
     return category
-
-
-@functools.lru_cache(maxsize=32)
-def _state_labels(language: str | None) -> dict[str, str]:
-    """The states' labels in ``language``, the active one: translated once per process and
-    language, not for each answer (a step's or an intake's answer writes one order)."""
-    return {value: str(label) for value, label in STATE_LABELS.items()}
 
 
 class _Shared(NamedTuple):
@@ -145,7 +135,7 @@ class OrderSerializer(serializers.ModelSerializer):
             request = self.context.get("request")
             self._shared_values = _Shared(
                 zone=timezone.get_current_timezone(), now=timezone.now(),
-                labels=_state_labels(get_language()),
+                labels=state_labels(),
                 sees_phone=request is not None and can_see_phone(request.user))
         return self._shared_values
 

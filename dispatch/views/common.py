@@ -10,7 +10,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 
 from dispatch.models import CoHandlingTask, ExtensionRequest, Role
 from tickets import display
-from tickets.models import OPEN_STATES, Order, OrderEvent, State
+from tickets.models import OPEN_STATES, TO_SIGN_STATES, Order, OrderEvent, State
 
 #: Rows per list: the lists are work queues, read from the top; the counters say how many.
 LIST_LIMIT = 50
@@ -41,7 +41,7 @@ def _task_count(**filters) -> Subquery:
 def _mark(orders: list[Order], now: datetime) -> list[Order]:
     """Each row late or due soon by the same rules the tabs count with, and late to be signed."""
     for order in display.mark_deadlines(orders, now):
-        order.sign_late = (order.state in (State.DISPATCHED, State.REOPENED)
+        order.sign_late = (order.state in TO_SIGN_STATES
                            and order.sign_due_at is not None and order.sign_due_at < now)
     return orders
 

@@ -7,13 +7,13 @@ from django.utils.translation import gettext as _
 from dispatch import handling
 from dispatch.access import has_role, is_centre_user, unit_id_of
 from dispatch.models import CoHandlingTask, Community, ExtensionRequest, Role
-from tickets.models import FINAL_STATES, Order, State
+from tickets.models import FINAL_STATES, TO_SIGN_STATES, Order
 
 from .. import forms
 from .common import CENTRE_ROLES
 from .steps import STEPS
 
-EXTENSION_STATES = (*handling.WORKING_STATES, State.DISPATCHED, State.REOPENED)
+EXTENSION_STATES = (*handling.WORKING_STATES, *TO_SIGN_STATES)
 
 
 def handling_context(request, order: Order, *, bound: dict | None = None) -> dict:

@@ -22,7 +22,7 @@ from dispatch.access import has_role, is_unit_user, unit_id_of
 from dispatch.models import CoHandlingTask, ExtensionRequest, Unit
 from hotline.compiled import ByShape
 from tickets import display, selectors
-from tickets.models import DUE_SOON, State, due_soon_q, overdue_q
+from tickets.models import DUE_SOON, TO_SIGN_STATES, State, due_soon_q, overdue_q
 
 from .. import forms
 from .common import (
@@ -65,7 +65,7 @@ def _unit_order_tabs(now: datetime, soon: datetime, *,
     once; a list of ids makes it an index lookup)."""
     pending_extension = pending_extension or _pending_extension()
     return {
-        "to-sign": Q(state__in=[State.DISPATCHED, State.REOPENED]),
+        "to-sign": Q(state__in=list(TO_SIGN_STATES)),
         "working": Q(state__in=handling.WORKING_STATES),
         "due-soon": due_soon_q(now, soon),
         "overdue": overdue_q(now),

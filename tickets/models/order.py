@@ -61,6 +61,9 @@ OPEN_STATES = (
 )
 #: Open states whose clock runs (all but suspended: suspension stops it, DESIGN §4).
 RUNNING_STATES = (State.DISPATCHED, State.SIGNED, State.IN_PROGRESS, State.REOPENED)
+#: Sent to a unit and waiting for it to sign for them (the workspace's "to sign for" tab,
+#: and the ``order_to_sign`` index, whose condition the tab's must match to be served).
+TO_SIGN_STATES = (State.DISPATCHED, State.REOPENED)
 #: An order is "due soon" this long before its completion deadline.
 DUE_SOON = timedelta(hours=24)
 #: States from which an order may still be merged into another.
@@ -230,7 +233,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
             # each landing page: 1.8 to 2.4 ms, now 0.5; docs/benchmarks.md, ninth round).
             models.Index(
                 fields=["lead_unit", "sign_due_at", "id"],
-                condition=models.Q(state__in=[State.DISPATCHED, State.REOPENED]),
+                condition=models.Q(state__in=list(TO_SIGN_STATES)),
                 name="order_to_sign",
             ),
             models.Index(fields=["street", "created_at"], name="order_street_created"),
@@ -267,7 +270,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def dispatch(self, *, at) -> None:  # 派单
         self.dispatched_at = at
 
-    @transition(state, source=[State.DISPATCHED, State.REOPENED], target=State.SIGNED,
+    @transition(state, source=list(TO_SIGN_STATES), target=State.SIGNED,
                 permission=rules.is_lead_unit_staff, custom={"label": _("sign for")})
     def sign(self, *, at) -> None:  # 签收
         self.signed_at = self.signed_at or at
