@@ -19,14 +19,21 @@ def seeding(report) -> list[str]:
         f"archive… as far as each order got) and {r['callbacks']:,} callbacks; "
         f"{r['open_orders']:,} orders open, {r['newly_overdue']:,} of them just past their "
         f"deadline. {r['gib_copied']} GiB streamed in PostgreSQL's binary COPY format "
-        "(`COPY … FROM STDIN (FORMAT binary, FREEZE)`, psycopg 3 `cursor.copy`), two streams "
-        "in parallel (orders then callbacks; events), rows made by two worker processes.",
+        "(`COPY … FROM STDIN (FORMAT binary, FREEZE)`, psycopg 3 `cursor.copy`)"
+        + (LANES if "index_rebuild_after_copy" in r else
+           ", two streams in parallel (orders then callbacks; events), rows made by two worker "
+           "processes.")
+        + (f" {len(r['index_statements'])} statements rebuilt what the load had dropped; "
+           f"the longest: {_longest(r['index_statements'])}."
+           if r.get("index_statements") else ""),
         "",
         "| phase | seconds |", "|---|---|",
         *[f"| COPY {k} | {v:,.1f} |" for k, v in r["copy_seconds"].items()],
         f"| rebuild {r['indexes_rebuilt']} indexes and validate "
-        f"{r.get('foreign_keys_validated', 0)} foreign keys (2 connections) | "
-        f"{r['index_rebuild_seconds']:,.1f} |",
+        f"{r.get('foreign_keys_validated', 0)} foreign keys (2 connections"
+        + ("" if "index_rebuild_after_copy" not in r else
+           f", from {r['index_rebuild_started']:,.1f} s after the COPY began")
+        + f") | {r['index_rebuild_seconds']:,.1f} |",
         f"| enable triggers, sequences, day counters, ANALYZE | {r['finish_seconds']:,.1f} |",
         f"| **all, from an empty schema to ready** | **{r['total_seconds']:,.1f}** |",
         "",
@@ -45,9 +52,10 @@ def seeding(report) -> list[str]:
             + (", itself short of the target" if copy_rate < TARGET else "")
             + f") and rebuilding the indexes and keys {r['index_rebuild_seconds']:,.0f} s. "
             f"Both share {on}: in the COPY phase each stream is one PostgreSQL backend parsing "
-            "and writing rows (and their WAL) while the generator processes make the next "
-            f"chunks; then the {r['indexes_rebuilt']} secondary indexes and unique constraints "
-            "are built from scratch, two at a time."
+            "and writing rows (and their WAL), near a core each, while the processes that make "
+            f"the rows take little; then the {r['indexes_rebuilt']} indexes are built from "
+            "scratch, two at a time, each reading its whole table again and writing itself "
+            "and its WAL."
             + (REDUNDANT if _redundant_indexes(r) else ""),
             "",
             "**What would fix it.** "
@@ -55,10 +63,40 @@ def seeding(report) -> list[str]:
             + "On the server: more cores (the COPY streams and "
             "index builds run one per core), and a `max_wal_size` well above "
             + (f"this server's {wal}" if wal else "the default")
-            + " with `wal_compression` for fewer checkpoints during the load.",
+            + " with `wal_compression` for fewer checkpoints during the load; for a one-time "
+            "load into a new server, `wal_level = minimal` (and a restart) for its duration, "
+            "with which PostgreSQL writes no WAL for a COPY into a table truncated in the same "
+            "transaction nor for an index build, only the data.",
             "",
         ]
     return lines
+
+
+LANES = (
+    ", in two lanes, one a core: each lane is a process that makes its rows and streams "
+    "them to its own connection (orders; events then callbacks), psycopg's "
+    "`QueuedLibpqWriter` sending one chunk while the process makes the next; each table in "
+    "one transaction that truncates it first (the condition of FREEZE). For the load the "
+    "tables lost their secondary indexes, the primary keys of events and callbacks (no "
+    "foreign key references them; kept, a key cost the COPY about three times what building "
+    "it afterwards does) and the foreign keys from events and callbacks to orders; the orders' "
+    "partial indexes (the open orders') stayed. When the COPYs end, the lanes add the foreign "
+    "keys unchecked, build the indexes, and check the keys (`VALIDATE CONSTRAINT`) beside "
+    "the other tables' index builds. The database orders text as bytes (`LC_COLLATE` C, "
+    "the order of C.UTF-8), so text indexes sort with `memcmp`.")
+
+
+def _longest(statements: dict) -> str:
+    """The three longest rebuild statements, named by their index or constraint."""
+    spans = sorted(((end - start, sql) for sql, (start, end) in statements.items()),
+                   reverse=True)[:3]
+
+    def name(sql):
+        words = sql.split()
+        after = "CONSTRAINT" if words[0] == "ALTER" else "INDEX"
+        return words[words.index(after) + 1].strip('"')
+
+    return ", ".join(f"`{name(sql)}` {seconds:.1f} s" for seconds, sql in spans)
 
 
 REDUNDANT = (

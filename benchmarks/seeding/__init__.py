@@ -2,17 +2,21 @@
 
 How it goes, as pg_restore does a bulk load:
 
-1. the secondary indexes and unique constraints of the three big tables are dropped (their
-   definitions kept) and their triggers disabled (the foreign keys stay declared; the data is
-   consistent by construction);
-2. one transaction truncates the tables and streams ``COPY … FROM STDIN (FORMAT binary,
-   FREEZE)`` into each: orders, then events, then callbacks. FREEZE writes the rows frozen and
-   all-visible, so no VACUUM has to rewrite the tables afterwards. Worker processes make the
-   rows in PostgreSQL's binary format while the server parses the previous chunk: numpy packs
-   the fixed-width columns of all rows at once (one layout per state, so the NULLs are the same
-   within a layout) and the variable ones come from pre-encoded pools;
-3. the indexes are rebuilt over two connections at once (two cores), the triggers enabled,
-   the sequences and the daily number counters set, and the tables analysed.
+1. the secondary indexes of the three big tables (but the orders' partial ones, which hold the
+   open orders or fewer), their unique constraints, the primary keys of events and callbacks
+   (which no foreign key references) and the foreign keys from events and callbacks to orders
+   are dropped, their definitions kept, and the tables' triggers disabled;
+2. two lanes, one a core, each a forked process with its own connection: orders; events then
+   callbacks. Each table is loaded in one transaction that truncates it first (the condition
+   of FREEZE) by ``COPY … FROM STDIN (FORMAT binary, FREEZE)``: FREEZE writes the rows frozen
+   and all-visible, so no VACUUM has to rewrite the tables afterwards. The process makes a
+   chunk of rows in PostgreSQL's binary format while psycopg's writer thread sends the
+   previous one: numpy packs the fixed-width columns of all rows at once (one layout per
+   state, so the NULLs are the same within a layout) and the variable ones come from
+   pre-encoded pools;
+3. the lanes then add the foreign keys unchecked, rebuild the indexes and check the keys
+   (indexes.Rebuild says in which order), the constraints are made of their indexes, the
+   triggers enabled, the sequences and the daily number counters set, and the tables analysed.
 
 The data follows Beijing's shape (DESIGN §1): about 64,500 orders a day over 155 days at full
 size, so the last full month holds 2,000,000 orders and a week 450,000; streets get unequal

@@ -1,30 +1,39 @@
-"""Streaming the chunks into the tables: worker processes make them, COPY sends them."""
+"""Streaming the chunks into the tables: one process a stream makes its chunks and COPYs them."""
 
 import time
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from .. import env
+from . import world
+from .chunk import _init
 from .constants import CHUNK, SIGNATURE, TRAILER
 from .rows import callback_rows, event_rows, order_rows
 
-_GLOBAL_PLAN: "Plan | None" = None
+_GLOBAL_PLAN: "world.Plan | None" = None
+_ROWS = {"orders": order_rows, "events": event_rows, "callbacks": callback_rows}
 
 
-def _job(args) -> tuple[int, int, bytes]:
+def _chunk(kind: str, lo: int, hi: int) -> tuple[int, int, bytes]:
     """(orders covered, rows made, the rows in COPY binary format) of one chunk."""
-    kind, lo, hi = args
     plan = _GLOBAL_PLAN
     bounds = (plan.open_from, plan.overdue_to, plan.newly_to, plan.n)
-    fn = {"orders": order_rows, "events": event_rows, "callbacks": callback_rows}[kind]
-    rows, data = fn(lo, plan.created[lo:hi], plan.state[lo:hi], bounds)
+    rows, data = _ROWS[kind](lo, plan.created[lo:hi], plan.state[lo:hi], bounds)
     return hi - lo, rows, data
 
 
-def _copy_stream(pool, jobs, log, totals: dict, errors: list) -> None:
-    """One connection loading its tables one after the other, each in its own transaction
-    that truncates it first (the condition of FREEZE)."""
+def stream(jobs, init_args, messages) -> None:
+    """The body of one stream's process (forked: the plan is inherited). One connection loads
+    the stream's tables one after the other, each in its own transaction that truncates it
+    first (the condition of FREEZE). The process makes each chunk while psycopg's writer thread
+    (``QueuedLibpqWriter``) sends the previous one: the rows go from the process that makes
+    them to the server's socket, without passing through another process.
+
+    Tells ``messages`` (a multiprocessing queue) ("log", text), ("done", kind, figures) after
+    each table, ("error", text) if anything failed, and ("exit",) last."""
     try:
+        _init(*init_args)
         with psycopg.connect(env.BENCH_DSN) as conn:
             conn.execute("SET synchronous_commit = off")
             conn.commit()
@@ -35,20 +44,23 @@ def _copy_stream(pool, jobs, log, totals: dict, errors: list) -> None:
                     cur.execute(f"TRUNCATE {table}" + (" CASCADE" if kind == "orders" else ""))
                     sql = (f"COPY {table} ({', '.join(columns)}) FROM STDIN "
                            f"WITH (FORMAT binary, FREEZE)")
-                    with cur.copy(sql) as copy:
+                    with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
                         copy.write(SIGNATURE)
-                        for orders, rows, data in pool.imap(_job, [(kind, lo, hi)
-                                                                   for lo, hi in chunks]):
-                            copy.write(data)
+                        for lo, hi in chunks:
+                            orders, rows, data = _chunk(kind, lo, hi)
+                            copy.write(memoryview(data))  # the writer slices it, not copies
                             size += len(data)
                             done += orders
                             rows_total += rows
                             if done % 2_000_000 < CHUNK:
-                                log(f"  {kind}: {done:,} orders' rows "
-                                    f"({done / (time.perf_counter() - started):,.0f} orders/s)")
+                                rate = done / (time.perf_counter() - started)
+                                messages.put(("log", (f"  {kind}: {done:,} orders' rows "
+                                                      f"({rate:,.0f} orders/s)")))
                         copy.write(TRAILER)
-                totals[kind] = {"seconds": round(time.perf_counter() - started, 2),
-                                "rows": rows_total, "bytes": size,
-                                "finished": time.perf_counter()}
-    except Exception as exc:  # noqa: BLE001 — raised again in the main thread
-        errors.append(exc)
+                messages.put(("done", kind, {
+                    "seconds": round(time.perf_counter() - started, 2), "rows": rows_total,
+                    "bytes": size, "finished": time.perf_counter()}))
+    except BaseException as exc:  # noqa: BLE001 — reported to the parent, which raises
+        messages.put(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        messages.put(("exit",))

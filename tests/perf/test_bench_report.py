@@ -54,3 +54,26 @@ def test_writing_the_docs_again_from_a_report_that_cannot_be_read_says_why(tmp_p
         report.main([str(tmp_path / "missing.json")])
     assert exit_.value.code == 2
     assert "cannot read a report from" in capsys.readouterr().err
+
+
+def test_a_run_of_two_lanes_says_how_it_loaded_and_names_its_longest_statements():
+    statements = {
+        'CREATE INDEX event_order_time ON public.tickets_orderevent USING btree (order_id)':
+            [90.0, 115.0],
+        'ALTER TABLE tickets_orderevent VALIDATE CONSTRAINT "events_order_fk"': [145.0, 160.0],
+        'CREATE UNIQUE INDEX order_number_unique ON public.tickets_order USING btree (number)':
+            [100.0, 112.0],
+        'CREATE INDEX order_state ON public.tickets_order USING btree (state)': [112.0, 117.0],
+    }
+    text = "\n".join(seeding(_report(index_rebuild_after_copy=70.0, index_rebuild_started=90.0,
+                                     index_statements=statements)))
+    assert "in two lanes, one a core" in text
+    assert ("the longest: `event_order_time` 25.0 s, `events_order_fk` 15.0 s, "
+            "`order_number_unique` 12.0 s.") in text
+    assert "(2 connections, from 90.0 s after the COPY began) | 1.0 |" in text
+
+
+def test_an_older_run_keeps_its_own_description():
+    text = "\n".join(seeding(_report()))
+    assert "rows made by two worker processes" in text
+    assert "two lanes" not in text and "the longest" not in text
