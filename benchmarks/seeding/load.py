@@ -127,8 +127,8 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
     log(f"seeding {n:,} orders: dropped {len(indexes)} indexes ({len(constraints)} of them "
         f"keys' or unique constraints') and {len(adds)} foreign keys for the load")
     # Two lanes, one a core: each runs a stream's COPY (orders; events then callbacks: about
-    # as long) in a process of its own, then rebuilds indexes, starting with its own tables'
-    # while the other lane's COPY goes on.
+    # as long) in a process of its own, then rebuilds indexes (indexes.Rebuild: once the tables
+    # are loaded).
     streams = [
         [("orders", "tickets_order", ORDER_COLUMNS, chunks)],
         [("events", "tickets_orderevent", EVENT_COLUMNS, chunks),
