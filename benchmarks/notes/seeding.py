@@ -80,7 +80,8 @@ LANES = (
     "tables lost their secondary indexes, the primary keys of events and callbacks (no "
     "foreign key references them; kept, a key cost the COPY about three times what building "
     "it afterwards does) and the foreign keys from events and callbacks to orders; the orders' "
-    "partial indexes (the open orders') stayed. When the COPYs end, the lanes add the foreign "
+    "partial indexes (of the open orders, the merged ones, those with an external id: a tenth "
+    "of the rows or fewer) stayed. When the COPYs end, the lanes add the foreign "
     "keys unchecked, build the indexes, and check the keys (`VALIDATE CONSTRAINT`) beside "
     "the other tables' index builds. The database orders text as bytes (`LC_COLLATE` C, "
     "the order of C.UTF-8), so text indexes sort with `memcmp`.")
