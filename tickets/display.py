@@ -101,16 +101,17 @@ def _words() -> _Words:
     return _words_in(get_language())
 
 
-@functools.lru_cache(maxsize=32)
-def _state_labels_in(language: str | None) -> dict[str, str]:
-    """The states' labels in ``language``: the active one (the key, not read here)."""
-    return {value: str(label) for value, label in State.choices}
+@functools.lru_cache(maxsize=64)
+def _labels_in(choices: type, language: str | None) -> dict[str, str]:
+    """``choices``' labels in ``language``: the active one (the key, not read here)."""
+    return {value: str(label) for value, label in choices.choices}
 
 
-def state_labels() -> dict[str, str]:
-    """State → its label in the active language, translated once per process and language
-    (the lists' rows and the API's orders print it)."""
-    return _state_labels_in(get_language())
+def choice_labels(choices: type) -> dict[str, str]:
+    """Value → its label in the active language, for a Django choices class (the states, the
+    urgencies, the notifications' kinds), translated once per process and language: the lists'
+    rows, the notifications and the API's orders print them."""
+    return _labels_in(choices, get_language())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -177,8 +178,8 @@ def describe(orders: list[Order], now: datetime, *, places: bool = False,
     its sign-for deadline's phrase (only the workspace's "to sign for" tab shows that
     column)."""
     zone, words = timezone.get_current_timezone(), _words()
-    states = state_labels()
-    urgencies = {value: str(label) for value, label in Urgency.choices}
+    states = choice_labels(State)
+    urgencies = choice_labels(Urgency)
     url = reverse("order-detail", args=[_URL_MARK])
     snap = reference.get() if places else None
     for o in orders:
@@ -232,7 +233,7 @@ def describe_notifications(notes: list) -> list:
     the order's number (``order_number``, annotated) unless the message names it."""
     zone = timezone.get_current_timezone()
     url = reverse("order-detail", args=[_URL_MARK])
-    kinds = {value: str(label) for value, label in Notification.Kind.choices}
+    kinds = choice_labels(Notification.Kind)
     for n in notes:
         n.kind_label = kinds.get(n.kind, n.kind)
         n.created_iso, n.created_short = _moment(n.created_at, zone)

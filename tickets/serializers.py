@@ -18,8 +18,8 @@ from dispatch import reference
 from dispatch.access import can_see_phone
 from dispatch.models import Unit
 
-from .display import state_labels
-from .models import Category, Order, OrderEvent, due_soon_at, mask_phone, overdue_at
+from .display import choice_labels
+from .models import Category, Order, OrderEvent, State, due_soon_at, mask_phone, overdue_at
 from .selectors import assisting_ids_of
 
 #: Fields written as they are (DRF's fields would turn each value into itself).
@@ -135,7 +135,7 @@ class OrderSerializer(serializers.ModelSerializer):
             request = self.context.get("request")
             self._shared_values = _Shared(
                 zone=timezone.get_current_timezone(), now=timezone.now(),
-                labels=state_labels(),
+                labels=choice_labels(State),
                 sees_phone=request is not None and can_see_phone(request.user))
         return self._shared_values
 

@@ -2,6 +2,7 @@
 
 import re
 
+from ..seeding.indexes import name_of
 from .common import cores, get
 
 TARGET = 50_000  # orders a second, from an empty schema to ready
@@ -91,13 +92,7 @@ def _longest(statements: dict) -> str:
     """The three longest rebuild statements, named by their index or constraint."""
     spans = sorted(((end - start, sql) for sql, (start, end) in statements.items()),
                    reverse=True)[:3]
-
-    def name(sql):
-        words = sql.split()
-        after = "CONSTRAINT" if words[0] == "ALTER" else "INDEX"
-        return words[words.index(after) + 1].strip('"')
-
-    return ", ".join(f"`{name(sql)}` {seconds:.1f} s" for seconds, sql in spans)
+    return ", ".join(f"`{name_of(sql)}` {seconds:.1f} s" for seconds, sql in spans)
 
 
 REDUNDANT = (

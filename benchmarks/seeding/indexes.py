@@ -61,6 +61,12 @@ def tables_of(sql: str) -> set[str]:
     return {sql.split(" ON ", 1)[1].split()[0].split(".")[-1]}
 
 
+def name_of(sql: str) -> str:
+    """The index or constraint a rebuild statement makes or checks."""
+    words = sql.split()
+    return words[words.index("CONSTRAINT" if words[0] == "ALTER" else "INDEX") + 1].strip('"')
+
+
 def _kind(sql: str) -> str:
     if sql.endswith(" NOT VALID"):
         return "add"

@@ -72,12 +72,12 @@ def _new_order_notes(conn, end: datetime) -> None:
         {"end": end})
 
 
-def _lane(jobs, init_args, rebuild: Rebuild, log, totals: dict, errors: list) -> None:
+def _lane(jobs, plan, init_args, rebuild: Rebuild, log, totals: dict, errors: list) -> None:
     """One core's share of the load: a stream's COPY in a forked process (streaming.stream),
     whose messages this thread logs and records, then index builds until none is left."""
     ctx = multiprocessing.get_context("fork")
     messages = ctx.Queue()
-    process = ctx.Process(target=streaming.stream, args=(jobs, init_args, messages))
+    process = ctx.Process(target=streaming.stream, args=(jobs, plan, init_args, messages))
     process.start()
     tables = {kind: table for kind, table, _columns, _chunks in jobs}
     while True:
@@ -112,7 +112,6 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
     total_started = time.perf_counter()
     world = build_world(days=profile.days, end=end)
     plan = make_plan(world, profile.orders, profile)
-    streaming._GLOBAL_PLAN = plan  # inherited by the forked workers
     day_index = (plan.created + 8 * 3600) // 86400
     day0 = int(day_index.min())
     day_first = np.searchsorted(day_index, np.arange(day0, int(day_index.max()) + 2))
@@ -139,8 +138,8 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
     rebuild = Rebuild(adds + checks + _biggest_first(indexes), set(TABLES))
     totals, errors = {}, []
     copy_started = time.perf_counter()
-    lanes = [threading.Thread(target=_lane, args=(jobs, (world, day_first, day0), rebuild, log,
-                                                  totals, errors)) for jobs in streams]
+    lanes = [threading.Thread(target=_lane, args=(jobs, plan, (world, day_first, day0), rebuild,
+                                                  log, totals, errors)) for jobs in streams]
     for t in lanes:
         t.start()
     for t in lanes:

@@ -6,25 +6,23 @@ import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
 from .. import env
-from . import world
 from .chunk import _init
 from .constants import CHUNK, SIGNATURE, TRAILER
 from .rows import callback_rows, event_rows, order_rows
 
-_GLOBAL_PLAN: "world.Plan | None" = None
 _ROWS = {"orders": order_rows, "events": event_rows, "callbacks": callback_rows}
 
 
-def _chunk(kind: str, lo: int, hi: int) -> tuple[int, int, bytes]:
+def _chunk(plan, kind: str, lo: int, hi: int) -> tuple[int, int, bytes]:
     """(orders covered, rows made, the rows in COPY binary format) of one chunk."""
-    plan = _GLOBAL_PLAN
     bounds = (plan.open_from, plan.overdue_to, plan.newly_to, plan.n)
     rows, data = _ROWS[kind](lo, plan.created[lo:hi], plan.state[lo:hi], bounds)
     return hi - lo, rows, data
 
 
-def stream(jobs, init_args, messages) -> None:
-    """The body of one stream's process (forked: the plan is inherited). One connection loads
+def stream(jobs, plan, init_args, messages) -> None:
+    """The body of one stream's process (forked: ``plan`` and ``init_args``, the arguments of
+    ``chunk._init``, are the parent's objects, not pickled copies). One connection loads
     the stream's tables one after the other, each in its own transaction that truncates it
     first (the condition of FREEZE). The process makes each chunk while psycopg's writer thread
     (``QueuedLibpqWriter``) sends the previous one: the rows go from the process that makes
@@ -47,7 +45,7 @@ def stream(jobs, init_args, messages) -> None:
                     with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
                         copy.write(SIGNATURE)
                         for lo, hi in chunks:
-                            orders, rows, data = _chunk(kind, lo, hi)
+                            orders, rows, data = _chunk(plan, kind, lo, hi)
                             copy.write(memoryview(data))  # the writer slices it, not copies
                             size += len(data)
                             done += orders

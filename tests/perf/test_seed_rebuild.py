@@ -2,7 +2,7 @@
 load takes next, so that none waits for a lock in the server and a key's check does not wait
 for the other tables' indexes."""
 
-from benchmarks.seeding.indexes import Rebuild, tables_of
+from benchmarks.seeding.indexes import Rebuild, name_of, tables_of
 
 ORDERS = "tickets_order"
 EVENTS = "tickets_orderevent"
@@ -67,3 +67,8 @@ def test_a_failed_load_ends_the_rebuild():
     rebuild = _rebuild(loading={ORDERS})
     rebuild.cancel()
     assert rebuild._take() is None
+
+
+def test_each_statement_is_named_by_what_it_makes_or_checks():
+    assert [name_of(sql) for sql in (ADD, CHECK, EVENT_INDEX, EVENT_KEY)] == [
+        "fk", "fk", "event_order_time", "tickets_orderevent_pkey"]
