@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from hotline.admin import ProtectedByHistoryAdmin
+
 from .models import (AddressAlias, CalendarDay, Community, DeadlinePolicy, DispatchRule,
                      StaffProfile, Unit)
 
@@ -13,7 +15,7 @@ class CommunityInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(ProtectedByHistoryAdmin):
     list_display = ["code", "name", "kind", "parent", "is_active"]
     list_filter = ["kind", "is_active", ("parent", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name"]
@@ -87,7 +89,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class HotlineUserAdmin(UserAdmin):
+class HotlineUserAdmin(ProtectedByHistoryAdmin, UserAdmin):
     inlines = [StaffProfileInline]
     list_display = ["username", "first_name", "unit", "roles", "is_active", "is_staff"]
     list_filter = ["groups", "is_active", "is_staff"]

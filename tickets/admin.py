@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm.admin import FSMAdminMixin
 
 from dispatch.models import Unit
+from hotline.admin import ProtectedByHistoryAdmin
 from hotline.errors import ServiceError
 
 from . import services
@@ -23,7 +24,7 @@ from .models import (
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ProtectedByHistoryAdmin):
     list_display = ["path", "level", "is_active"]
     list_filter = ["level", "is_active"]
     search_fields = ["path"]
