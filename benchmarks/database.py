@@ -32,7 +32,7 @@ def server_facts() -> dict:
     """PostgreSQL's version and the settings that matter for these figures."""
     names = ("shared_buffers", "work_mem", "maintenance_work_mem", "effective_cache_size",
              "max_wal_size", "synchronous_commit", "random_page_cost", "jit", "max_connections",
-             "autovacuum")
+             "autovacuum", "wal_level", "wal_buffers")
     with psycopg.connect(env.BENCH_DSN, autocommit=True) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
         settings = {n: conn.execute(f"SHOW {n}").fetchone()[0] for n in names}

@@ -223,7 +223,8 @@ def markdown(report: dict) -> str:
         f"{m['kernel']}, Python {m['python']}; PostgreSQL {pg.get('version', '?')} "
         f"(shared_buffers {pg.get('settings', {}).get('shared_buffers', '?')}, "
         f"work_mem {pg.get('settings', {}).get('work_mem', '?')}, autovacuum "
-        f"{pg.get('settings', {}).get('autovacuum', '?')}, otherwise the server's defaults), "
+        f"{pg.get('settings', {}).get('autovacuum', '?')}, wal_level "
+        f"{pg.get('settings', {}).get('wal_level', '?')}, otherwise the server's defaults), "
         "Redis; web, worker, database and load generator all on this one machine.",
         f"- Load average (other work on the machine): {report['load_average_at_start']} at the "
         f"start, {report.get('load_average_at_end')} at the end.",

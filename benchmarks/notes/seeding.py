@@ -46,14 +46,15 @@ def seeding(report) -> list[str]:
         n = cores(report)
         on = f"the machine's {n} cores" if n else "the machine's cores"
         copy_rate = r["orders_per_s_copy"]
-        wal = ((report.get("postgres") or {}).get("settings") or {}).get("max_wal_size")
+        wal_level = ((report.get("postgres") or {}).get("settings") or {}).get("wal_level")
         lines += [
             f"**Why the target is missed.** Of the {r['total_seconds']:,.0f} s, the COPY "
             f"phase took {r['copy_seconds_total']:,.0f} s ({copy_rate:,} orders/s"
             + (", itself short of the target" if copy_rate < TARGET else "")
             + f") and rebuilding the indexes and keys {r['index_rebuild_seconds']:,.0f} s. "
             f"Both share {on}: in the COPY phase each stream is one PostgreSQL backend parsing "
-            "and writing rows (and their WAL), near a core each, while the processes that make "
+            "and writing rows and their WAL (as many bytes again, which it must flush to disk "
+            "before it can write out a page it has filled), while the processes that make "
             f"the rows take little; then the {r['indexes_rebuilt']} indexes are built from "
             "scratch, two at a time, each reading its whole table again and writing itself "
             "and its WAL."
@@ -61,13 +62,15 @@ def seeding(report) -> list[str]:
             "",
             "**What would fix it.** "
             + (FIX_REDUNDANT if _redundant_indexes(r) else "")
-            + "On the server: more cores (the COPY streams and "
-            "index builds run one per core), and a `max_wal_size` well above "
-            + (f"this server's {wal}" if wal else "the default")
-            + " with `wal_compression` for fewer checkpoints during the load; for a one-time "
-            "load into a new server, `wal_level = minimal` (and a restart) for its duration, "
-            "with which PostgreSQL writes no WAL for a COPY into a table truncated in the same "
-            "transaction nor for an index build, only the data.",
+            + "On the server: more cores (the COPY streams and index builds run one per core), "
+            "or a faster disk for the WAL; for a one-time load into a new server, "
+            + (f"`wal_level = minimal` instead of this server's `{wal_level}` "
+               if wal_level and wal_level != "minimal" else "`wal_level = minimal` ")
+            + "(with `max_wal_senders = 0`, and a restart) for its duration: PostgreSQL then "
+            "writes no WAL for a COPY into a table truncated in the same transaction nor for "
+            "an index build, only the data. A larger `max_wal_size` is no substitute: it "
+            "makes fewer checkpoints, not less WAL (docs/benchmarks.md, \"Seeding on a "
+            "twelfth machine\").",
             "",
         ]
     return lines

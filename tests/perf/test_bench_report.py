@@ -49,6 +49,17 @@ def test_the_seeding_note_names_the_duplicates_only_when_they_were_there(indexes
     assert ("`db_index=False` on those three foreign keys" in text) is named
 
 
+@pytest.mark.parametrize("wal_level", ["replica", "minimal", None])
+def test_a_missed_seeding_names_the_servers_wal_level_when_another_would_help(wal_level):
+    run = _report(order_indexes=NOW)
+    if wal_level:
+        run["postgres"] = {"settings": {"wal_level": wal_level}}
+    text = "\n".join(seeding(run))
+    assert "`wal_level = minimal`" in text
+    assert ("instead of this server's `replica`" in text) is (wal_level == "replica")
+    assert "A larger `max_wal_size` is no substitute" in text
+
+
 def test_writing_the_docs_again_from_a_report_that_cannot_be_read_says_why(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         report.main([str(tmp_path / "missing.json")])
