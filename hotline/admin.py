@@ -35,6 +35,6 @@ class ProtectedByHistoryAdmin(admin.ModelAdmin):
         active = next((f for f in self.model._meta.fields if f.name == "is_active"), None)
         if active is not None:
             messages.warning(request, _(
-                "What the history refers to stays: untick “%(active)s” instead to take it out "
-                "of use.") % {"active": capfirst(active.verbose_name)})
+                "What orders or their history refer to is kept: to take it out of use, untick "
+                "“%(active)s”.") % {"active": capfirst(active.verbose_name)})
         return [], {}, set(), protected
