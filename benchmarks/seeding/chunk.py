@@ -54,6 +54,10 @@ def _chunk_arrays(lo: int, created: np.ndarray, state: np.ndarray, bounds) -> di
     to_department = (rng.random(n) < 0.15) | ~has_street
     dept = w.departments[rng.integers(0, len(w.departments), n)]
     a["lead"] = np.where(to_department, dept, a["street"])
+    # Who acted, from the order's id (no draws: the columns above keep their values).
+    a["lead_actor"] = w.unit_staff[a["lead"], a["id"] % w.unit_staff.shape[1]]
+    a["centre_actor"] = w.centre_staff[a["id"] * 7919 % len(w.centre_staff)]
+    a["centre"] = np.full(n, w.centre, dtype=np.int64)
     undispatched = (s == ANSWERED) | (s == INVALID)
     u = rng.random(n)
     urgency = np.select([u < 0.02, u < 0.14, u < 0.94], [0, 1, 2], 3)  # urgent … complex

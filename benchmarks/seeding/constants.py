@@ -25,6 +25,10 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 COMPOUNDS = ["花园小区", "家园", "北里", "南里", "西里", "东区", "佳苑", "公寓", "新村", "嘉园",
              "大街", "胡同", "路", "社区", "村"]
 ADDRESSES_PER_STREET = 40
+# Who acted: this many staff a street or department, and of the centre (agents, dispatchers and
+# callback agents), made by the seed; each event but the sweep's notes names one (DESIGN §3).
+STAFF_PER_UNIT = 3
+CENTRE_STAFF = 120
 RESULT = "已联系市民并现场核实，问题已处理完毕"
 ANSWER = "可通过政务服务网办理"
 TABLES = ("tickets_order", "tickets_orderevent", "evaluation_callback")

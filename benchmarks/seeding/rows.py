@@ -89,14 +89,16 @@ EVENT_COLUMNS = ("id", "kind", "action", "from_state", "to_state", "comment", "d
 
 
 def _event_layout(offset, kind, action, from_state, to_state, data="{}", public=True,
-                  with_unit=False) -> tuple[int, Layout]:
+                  by="centre") -> tuple[int, Layout]:
+    """``by``: who acted, the lead unit's staff ("lead"), the centre's ("centre") or nobody
+    (None: the deadline sweep's notes)."""
+    actor = [("null", "actor_id", None), ("null", "actor_unit_id", None)] if by is None else [
+        ("i4", "actor_id", f"{by}_actor"), ("i8", "actor_unit_id", by)]  # auth_user: int4
     return offset, Layout([
         ("i8", "id", "event_id"), ("text", "kind", kind), ("text", "action", action),
         ("text", "from_state", from_state), ("text", "to_state", to_state),
         ("text", "comment", ""), ("raw", "data", _jsonb(data)), ("raw", "is_public", _bool(public)),
-        ("ts", "created_at", "event_at"), ("null", "actor_id", None),
-        ("i8", "actor_unit_id", "lead") if with_unit else ("null", "actor_unit_id", None),
-        ("i8", "order_id", "id"),
+        ("ts", "created_at", "event_at"), *actor, ("i8", "order_id", "id"),
     ])
 
 
@@ -112,15 +114,15 @@ EVENT_SLOTS = [
      lambda s, a: s == ANSWERED, "archived"),
     (_event_layout(1, "transition", "reject", "received", "invalid"),
      lambda s, a: s == INVALID, "archived"),
-    (_event_layout(1, "transition", "sign", "dispatched", "signed", with_unit=True),
+    (_event_layout(1, "transition", "sign", "dispatched", "signed", by="lead"),
      lambda s, a: np.isin(s, (SIGNED, IN_PROGRESS, SUSPENDED, REOPENED) + DONE_CODES), "signed"),
     (_event_layout(2, "transition", "record_contact", "signed", "in_progress", '{"way": "phone"}',
-                   with_unit=True),
+                   by="lead"),
      lambda s, a: np.isin(s, (IN_PROGRESS, SUSPENDED, REOPENED) + DONE_CODES), "contact"),
-    (_event_layout(3, "transition", "suspend", "in_progress", "suspended", with_unit=True),
+    (_event_layout(3, "transition", "suspend", "in_progress", "suspended", by="lead"),
      lambda s, a: s == SUSPENDED, "suspended_at"),
     (_event_layout(3, "transition", "complete", "in_progress", "completed", '{"solved": true}',
-                   with_unit=True),
+                   by="lead"),
      lambda s, a: np.isin(s, (REOPENED,) + DONE_CODES), "completed"),
     (_event_layout(4, "transition", "accept", "completed", "closed", public=False),
      lambda s, a: np.isin(s, (REOPENED, CLOSED, ARCHIVED)), "closed"),
@@ -130,7 +132,7 @@ EVENT_SLOTS = [
      lambda s, a: s == REOPENED, "reopened"),
     (_event_layout(6, "transition", "archive", "closed", "archived"),
      lambda s, a: s == ARCHIVED, "archived"),
-    (_event_layout(7, "note", "overdue", "in_progress", "in_progress", public=False),
+    (_event_layout(7, "note", "overdue", "in_progress", "in_progress", public=False, by=None),
      lambda s, a: a["is_overdue"], "overdue_at"),
 ]
 

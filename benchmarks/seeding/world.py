@@ -9,9 +9,9 @@ import numpy as np
 from .. import env
 from .binary import _text
 from .constants import (
-    ADDRESSES_PER_STREET, ANSWERED, ARCHIVED, CHANNELS, CLOSED, COMPLETED, COMPOUNDS, COUNTING,
-    DISPATCHED, IN_PROGRESS, INVALID, OPEN_CODES, REOPENED, RTYPES, SIGNED, SURNAMES,
-    SUSPENDED, URGENCIES,
+    ADDRESSES_PER_STREET, ANSWERED, ARCHIVED, CENTRE_STAFF, CHANNELS, CLOSED, COMPLETED,
+    COMPOUNDS, COUNTING, DISPATCHED, IN_PROGRESS, INVALID, OPEN_CODES, REOPENED, RTYPES, SIGNED,
+    STAFF_PER_UNIT, SURNAMES, SUSPENDED, URGENCIES,
 )
 
 # -- the world the orders live in ---------------------------------------------------------------
@@ -31,6 +31,9 @@ class World:
     addresses: np.ndarray  # per street × ADDRESSES_PER_STREET, encoded; the last block: none
     names: np.ndarray  # caller names, encoded
     kinds: np.ndarray  # channel, urgency, request type, counting: every combination, encoded
+    centre: int  # the centre's unit id: agents, dispatchers and callbacks act for it
+    centre_staff: np.ndarray  # user ids of the centre's staff
+    unit_staff: np.ndarray  # [unit id, k]: user ids of each street's and department's staff
 
 
 def _load_messages() -> list[tuple[str, str]]:
@@ -49,8 +52,41 @@ def _combo(channel: int, urgency: int, rtype: int) -> int:
     return (channel * 4 + urgency) * 6 + rtype
 
 
+def _make_staff(units: list[int], centre: int) -> tuple[np.ndarray, np.ndarray]:
+    """The users the history names: ``STAFF_PER_UNIT`` of each unit, ``CENTRE_STAFF`` of the
+    centre, each with a role and a unit as the platform's own users have (no password)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+
+    from dispatch.models import Role, StaffProfile, Unit
+
+    User = get_user_model()
+    kinds = dict(Unit.objects.filter(pk__in=units).values_list("pk", "kind"))
+    people = [(centre, k, Role.AGENT if k % 4 else Role.DISPATCHER) for k in range(CENTRE_STAFF)]
+    people += [(unit, k, Role.DEPARTMENT_STAFF if kinds[unit] == Unit.Kind.DEPARTMENT
+                else Role.STREET_STAFF) for unit in units for k in range(STAFF_PER_UNIT)]
+    unusable = make_password(None)
+    users = User.objects.bulk_create([
+        User(username=f"history_{unit}_{k}", first_name=f"员工{unit}-{k}", password=unusable)
+        for unit, k, _role in people])
+    StaffProfile.objects.bulk_create([StaffProfile(user=user, unit_id=unit)
+                                      for user, (unit, _k, _role) in zip(users, people)])
+    groups = {role: Group.objects.get_or_create(name=role)[0].pk for _u, _k, role in people}
+    User.groups.through.objects.bulk_create([
+        User.groups.through(user_id=user.pk, group_id=groups[role])
+        for user, (_unit, _k, role) in zip(users, people)])
+    ids = np.array([user.pk for user in users], dtype=np.int64)
+    unit_staff = np.zeros((max(units) + 1, STAFF_PER_UNIT), dtype=np.int64)
+    unit_staff[np.array(units)] = ids[CENTRE_STAFF:].reshape(len(units), STAFF_PER_UNIT)
+    return ids[:CENTRE_STAFF], unit_staff
+
+
 def build_world(*, days: int, end: datetime) -> World:
+    """The reference data the orders point at, read from the migrated database, and the staff
+    the history names, made in it."""
     from dispatch.models import Unit
+    from dispatch.reference_data import CENTRE_CODE
     from tickets.models import Category
 
     rng = np.random.default_rng(7)
@@ -77,6 +113,8 @@ def build_world(*, days: int, end: datetime) -> World:
                 kinds[_combo(c, u, r)] = (_text(CHANNELS[c]) + _text(URGENCIES[u])
                                           + _text(RTYPES[r]) + _text(COUNTING[u]))
     end_s = int(end.timestamp())
+    centre = Unit.objects.get(code=CENTRE_CODE).pk
+    centre_staff, unit_staff = _make_staff([s[0] for s in streets] + departments, centre)
     return World(
         start=end_s - days * 86400, end=end_s,
         streets=np.array([s[0] for s in streets]), street_p=street_w / street_w.sum(),
@@ -84,6 +122,7 @@ def build_world(*, days: int, end: datetime) -> World:
         categories=np.array(categories), category_p=cat_w / cat_w.sum(),
         messages=np.array(messages, dtype=object), addresses=np.array(addresses, dtype=object),
         names=np.array(names, dtype=object), kinds=np.array(kinds, dtype=object),
+        centre=centre, centre_staff=centre_staff, unit_staff=unit_staff,
     )
 
 
