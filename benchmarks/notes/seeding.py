@@ -17,7 +17,11 @@ def seeding(report) -> list[str]:
         "",
         f"{r['orders']:,} orders from {r['history_from'][:10]} to {r['history_to'][:10]}, "
         f"{r['events']:,} history events (create, sign, contact, complete, accept, callback, "
-        f"archive… as far as each order got) and {r['callbacks']:,} callbacks; "
+        f"archive… as far as each order got"
+        + (f"; each names who acted, one of {r['staff']['per_unit']} staff of the acting "
+           f"street or department or of {r['staff']['centre']:,} at the centre, but the deadline "
+           "sweep's notes" if r.get("staff") else "")
+        + f") and {r['callbacks']:,} callbacks; "
         f"{r['open_orders']:,} orders open, {r['newly_overdue']:,} of them just past their "
         f"deadline. {r['gib_copied']} GiB streamed in PostgreSQL's binary COPY format "
         "(`COPY … FROM STDIN (FORMAT binary, FREEZE)`, psycopg 3 `cursor.copy`)"

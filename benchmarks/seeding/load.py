@@ -41,6 +41,7 @@ class SeedResult:
     indexes_rebuilt: int
     foreign_keys: int
     order_indexes: list  # the definitions of tickets_order's indexes after the seed
+    staff: dict  # the users the history names: how many a unit, how many at the centre
 
 
 def _announced(conn, end: datetime) -> None:
@@ -199,6 +200,7 @@ def seed(profile, *, end: datetime | None = None, log=print) -> SeedResult:
         start=datetime.fromtimestamp(world.start, dt_timezone.utc).isoformat(),
         end=end.isoformat(), indexes_rebuilt=len(indexes),
         foreign_keys=len(adds), order_indexes=order_indexes,
+        staff={"per_unit": int(world.unit_staff.shape[1]), "centre": len(world.centre_staff)},
     )
 
 
@@ -224,6 +226,7 @@ def run(profile, *, log=print) -> dict:
         "indexes_rebuilt": result.indexes_rebuilt,
         "foreign_keys_validated": result.foreign_keys,
         "order_indexes": result.order_indexes,
+        "staff": result.staff,
         "finish_seconds": result.finish_seconds,
         "total_seconds": result.total_seconds,
         "gib_copied": round(result.bytes_copied / 2**30, 2),

@@ -60,6 +60,13 @@ def test_a_missed_seeding_names_the_servers_wal_level_when_another_would_help(wa
     assert "A larger `max_wal_size` is no substitute" in text
 
 
+def test_a_run_that_named_who_acted_says_so_and_an_older_one_does_not():
+    text = "\n".join(seeding(_report(staff={"per_unit": 3, "centre": 120})))
+    assert "each names who acted, one of 3 staff of the acting street or department or of " \
+        "120 at the centre, but the deadline sweep's notes" in text
+    assert "names who acted" not in "\n".join(seeding(_report()))
+
+
 def test_writing_the_docs_again_from_a_report_that_cannot_be_read_says_why(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         report.main([str(tmp_path / "missing.json")])
