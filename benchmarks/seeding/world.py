@@ -70,12 +70,14 @@ def _make_staff(units: list[int], centre: int) -> tuple[np.ndarray, np.ndarray]:
     users = User.objects.bulk_create([
         User(username=f"history_{unit}_{k}", first_name=f"员工{unit}-{k}", password=unusable)
         for unit, k, _role in people])
-    StaffProfile.objects.bulk_create([StaffProfile(user=user, unit_id=unit)
-                                      for user, (unit, _k, _role) in zip(users, people)])
-    groups = {role: Group.objects.get_or_create(name=role)[0].pk for _u, _k, role in people}
+    StaffProfile.objects.bulk_create([
+        StaffProfile(user=user, unit_id=unit)
+        for user, (unit, _k, _role) in zip(users, people, strict=True)])
+    groups = {role: Group.objects.get_or_create(name=role)[0].pk
+              for role in {role for _u, _k, role in people}}
     User.groups.through.objects.bulk_create([
         User.groups.through(user_id=user.pk, group_id=groups[role])
-        for user, (_unit, _k, role) in zip(users, people)])
+        for user, (_unit, _k, role) in zip(users, people, strict=True)])
     ids = np.array([user.pk for user in users], dtype=np.int64)
     unit_staff = np.zeros((max(units) + 1, STAFF_PER_UNIT), dtype=np.int64)
     unit_staff[np.array(units)] = ids[CENTRE_STAFF:].reshape(len(units), STAFF_PER_UNIT)
