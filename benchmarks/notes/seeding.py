@@ -20,7 +20,8 @@ def seeding(report) -> list[str]:
         f"archive… as far as each order got"
         + (f"; each names who acted, one of {r['staff']['per_unit']} staff of the acting "
            f"street or department or of {r['staff']['centre']:,} at the centre, but the deadline "
-           "sweep's notes" if r.get("staff") else "")
+           "sweep's notes, as each order names the agent who took it and each callback the one "
+           "who called" if r.get("staff") else "")
         + f") and {r['callbacks']:,} callbacks; "
         f"{r['open_orders']:,} orders open, {r['newly_overdue']:,} of them just past their "
         f"deadline. {r['gib_copied']} GiB streamed in PostgreSQL's binary COPY format "

@@ -26,7 +26,8 @@ COMPOUNDS = ["花园小区", "家园", "北里", "南里", "西里", "东区", "
              "大街", "胡同", "路", "社区", "村"]
 ADDRESSES_PER_STREET = 40
 # Who acted: this many staff a street or department, and of the centre (agents, dispatchers and
-# callback agents), made by the seed; each event but the sweep's notes names one (DESIGN §3).
+# callback agents), made by the seed; each event but the sweep's notes names one, each order the
+# agent who took it and each callback the agent who called (DESIGN §3).
 STAFF_PER_UNIT = 3
 CENTRE_STAFF = 120
 RESULT = "已联系市民并现场核实，问题已处理完毕"

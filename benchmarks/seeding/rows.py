@@ -52,7 +52,7 @@ def _order_layout(state: int, has_street: bool) -> Layout:
         ts("completed_at", "completed", done),
         ts("closed_at", "closed", state in (CLOSED, ARCHIVED)),
         ts("archived_at", "archived", state in (ARCHIVED, ANSWERED, INVALID)),
-        ("null", "created_by_id", None),
+        ("i4", "created_by_id", "centre_actor"),  # the agent who took it (its create event's)
     ]
     return Layout(fields, extra=len(ORDER_VAR_COLUMNS))
 
@@ -166,7 +166,8 @@ def _callback_layout(reached: bool, satisfaction: int) -> Layout:
         ("text", "satisfaction", SATISFACTION[satisfaction] if reached else ""),
         ("text", "comment", ""), ("raw", "is_valid", _bool(reached)),
         ("raw", "is_current", _bool(reached)), ("ts", "created_at", "callback_at"),
-        ("null", "created_by_id", None), ("i8", "order_id", "id"), ("i8", "unit_id", "lead"),
+        ("i4", "created_by_id", "centre_actor"),  # the agent who called (the callback note's)
+        ("i8", "order_id", "id"), ("i8", "unit_id", "lead"),
     ])
 
 

@@ -63,7 +63,8 @@ def test_a_missed_seeding_names_the_servers_wal_level_when_another_would_help(wa
 def test_a_run_that_named_who_acted_says_so_and_an_older_one_does_not():
     text = "\n".join(seeding(_report(staff={"per_unit": 3, "centre": 120})))
     assert "each names who acted, one of 3 staff of the acting street or department or of " \
-        "120 at the centre, but the deadline sweep's notes" in text
+        "120 at the centre, but the deadline sweep's notes, as each order names the agent who " \
+        "took it" in text
     assert "names who acted" not in "\n".join(seeding(_report()))
 
 
