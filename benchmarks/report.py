@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from . import env
+from .notes.common import setting
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 DOCS_MD = env.ROOT / "docs" / "benchmarks.md"
@@ -206,9 +207,14 @@ def _make_target(command: str) -> str:
     return {"": " (`make bench`)", "--quick": " (`make bench-quick`)"}.get(args, "")
 
 
+#: The server's settings the machine line names (the rest are its defaults or in the JSON).
+SHOWN_SETTINGS = ("shared_buffers", "work_mem", "autovacuum", "wal_level")
+
+
 def markdown(report: dict) -> str:
     m, data, pg, prof = (report["machine"], report.get("data", {}), report.get("postgres", {}),
                          report["profile"])
+    server = ", ".join(f"{name} {setting(report, name, '?')}" for name in SHOWN_SETTINGS)
     lines = [
         BEGIN,
         "## Performance at Beijing's scale (issue 7, `make bench`)",
@@ -221,10 +227,7 @@ def markdown(report: dict) -> str:
         "",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, kernel "
         f"{m['kernel']}, Python {m['python']}; PostgreSQL {pg.get('version', '?')} "
-        f"(shared_buffers {pg.get('settings', {}).get('shared_buffers', '?')}, "
-        f"work_mem {pg.get('settings', {}).get('work_mem', '?')}, autovacuum "
-        f"{pg.get('settings', {}).get('autovacuum', '?')}, wal_level "
-        f"{pg.get('settings', {}).get('wal_level', '?')}, otherwise the server's defaults), "
+        f"({server}, otherwise the server's defaults), "
         "Redis; web, worker, database and load generator all on this one machine.",
         f"- Load average (other work on the machine): {report['load_average_at_start']} at the "
         f"start, {report.get('load_average_at_end')} at the end.",

@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.db import models
+from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -10,9 +11,8 @@ def protected_references(model, objs) -> list[str]:
     """The kinds of rows that keep ``objs`` from being deleted (``on_delete=PROTECT``), one
     "orders (lead unit)" a relation, each found by an EXISTS on the relation's index."""
     found = []
-    for rel in model._meta.get_fields(include_hidden=True):  # related_name="+" too
-        if not (rel.auto_created and not rel.concrete and rel.one_to_many
-                and rel.on_delete is models.PROTECT):
+    for rel in get_candidate_relations_to_delete(model._meta):  # what Collector follows
+        if rel.on_delete is not models.PROTECT:
             continue
         rows = rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": objs})
         if rows.exists():

@@ -11,6 +11,11 @@ def cores(report) -> int | None:
     return (report.get("machine") or {}).get("cores")
 
 
+def setting(report, name: str, default=None):
+    """A PostgreSQL setting the run recorded (benchmarks.database.server_facts)."""
+    return ((report.get("postgres") or {}).get("settings") or {}).get(name, default)
+
+
 def ms(value, digits=1):
     return "—" if value is None else f"{value:,.{digits}f}"
 

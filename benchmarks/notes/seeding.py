@@ -3,7 +3,7 @@
 import re
 
 from ..seeding.indexes import name_of
-from .common import cores, get
+from .common import cores, get, setting
 
 TARGET = 50_000  # orders a second, from an empty schema to ready
 
@@ -51,7 +51,7 @@ def seeding(report) -> list[str]:
         n = cores(report)
         on = f"the machine's {n} cores" if n else "the machine's cores"
         copy_rate = r["orders_per_s_copy"]
-        wal_level = ((report.get("postgres") or {}).get("settings") or {}).get("wal_level")
+        wal_level = setting(report, "wal_level")
         lines += [
             f"**Why the target is missed.** Of the {r['total_seconds']:,.0f} s, the COPY "
             f"phase took {r['copy_seconds_total']:,.0f} s ({copy_rate:,} orders/s"

@@ -24,8 +24,9 @@ def _drop_secondary(conn) -> tuple[list[str], list[str]]:
                    c.condeferred, pg_get_indexdef(c.conindid)
             FROM pg_constraint c
             WHERE c.conrelid::regclass::text = ANY(%s) AND (c.contype = 'u' OR (
-                c.contype = 'p' AND NOT EXISTS (SELECT 1 FROM pg_constraint f
-                                                WHERE f.contype = 'f' AND f.confrelid = c.conrelid)))
+                c.contype = 'p' AND NOT EXISTS (
+                    SELECT 1 FROM pg_constraint f
+                    WHERE f.contype = 'f' AND f.confrelid = c.conrelid)))
         """, [list(TABLES)])
         for name, table, kind, deferrable, deferred, index in cur.fetchall():
             indexes.append(index)
@@ -90,6 +91,7 @@ class Rebuild:
 
     def __init__(self, statements: list[str], loading: set[str]):
         self.pending = list(statements)
+        self._facts: dict[str, tuple[str, set[str]]] = {}  # each statement's kind and tables
         self.loading = set(loading)
         self.running: list[str] = []
         self.timeline: dict[str, tuple[float, float]] = {}  # statement: (start, end)
@@ -108,21 +110,29 @@ class Rebuild:
             self.pending.clear()
             self._cond.notify_all()
 
+    def _fact(self, sql: str) -> tuple[str, set[str]]:
+        """The statement's kind and tables, read from its SQL once."""
+        fact = self._facts.get(sql)
+        if fact is None:
+            fact = self._facts[sql] = (_kind(sql), tables_of(sql))
+        return fact
+
     def _ready(self, sql: str) -> bool:
-        tables = tables_of(sql)
+        kind, tables = self._fact(sql)
         if tables & self.loading:
             return False
-        kind = _kind(sql)
+
+        def sharing(kinds: tuple[str, ...], among: list[str]) -> bool:
+            return any(self._fact(other)[0] in kinds and self._fact(other)[1] & tables
+                       for other in among)
+
         if kind == "add":
-            return not any(tables_of(other) & tables for other in self.running)
-        if any(_kind(other) == "add" and tables_of(other) & tables
-               for other in self.pending + self.running):
+            return not sharing(("add", "index", "validate"), self.running)
+        if sharing(("add",), self.pending + self.running):
             return False
         if kind == "index":
-            return not any(_kind(other) == "validate" and tables_of(other) & tables
-                           for other in self.running)
-        return not any(_kind(other) == "index" and tables_of(other) & tables
-                       for other in self.pending + self.running)
+            return not sharing(("validate",), self.running)
+        return not sharing(("index",), self.pending + self.running)
 
     def _take(self) -> str | None:
         with self._cond:
