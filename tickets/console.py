@@ -78,9 +78,13 @@ def take_call(*, actor, data: dict) -> CallResult:
         place = routing.resolve_place(data["address"])
         if place.street is not None and place.street.pk == street_id:
             street_id = None  # the address says it already, and knows the community too
-    with transaction.atomic():
+    # The number first, on its own: the day's counter is not locked while the call is stored.
+    now = timezone.now()
+    with services.day_number(now) as number, transaction.atomic():
         order = services.order_create(
             actor=actor,
+            created_at=now,
+            number=number,
             channel=Channel.PHONE,
             text=data["text"],
             caller_name=data["caller_name"],

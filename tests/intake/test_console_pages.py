@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from tests import factories
 from tickets import classification, duplicates
-from tickets.models import KnowledgeArticle, Order, OrderEvent, State, TrainingLabel
+from tickets.models import DailyCounter, KnowledgeArticle, Order, OrderEvent, State, TrainingLabel
 
 pytestmark = pytest.mark.django_db
 
@@ -140,9 +140,12 @@ def test_a_duplicate_is_merged_into_the_open_order_and_both_callers_are_called_b
 def test_a_refused_merge_leaves_nothing_behind(agent_client, people):
     closed = factories.order_in_state(State.CLOSED, actor=people.agent)
     before = Order.objects.count()
+    numbers = list(DailyCounter.objects.values_list("day", "value"))
     response = agent_client.post("/console/", _call(outcome="merge", merge_into=closed.number))
     assert response.status_code == 409
     assert Order.objects.count() == before and not TrainingLabel.objects.exists()
+    # The day's number taken for the call was given back.
+    assert list(DailyCounter.objects.values_list("day", "value")) == numbers
     error = response.context["form"].errors["merge_into"][0]
     assert escape(error) in response.content.decode()
 

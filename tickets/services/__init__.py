@@ -9,10 +9,10 @@ numbers), ``transitions`` (the locked state change every lifecycle action goes t
 ``corrections`` (merge, recategorize) and ``notes`` (phone reveals, notes). Everything is
 re-exported here, the private helpers other apps use included, so ``from tickets import
 services`` keeps working. A test that patches a helper must patch it in the module that looks
-it up (``tickets.services.intake._next_number``, not ``tickets.services._next_number``)."""
+it up (``tickets.services.intake.day_number``, not ``tickets.services.day_number``)."""
 
 from .corrections import MERGE_TARGET_STATES, keep_label, order_merge, order_recategorize
-from .events import _event, _next_number
+from .events import _event, _next_number, day_number
 from .intake import (
     _apply_deadlines,
     _set_units,
@@ -76,6 +76,7 @@ __all__ = [
     "_event",
     "_int",
     "_next_number",
+    "day_number",
     "_set_units",
     "_transition",
     "_unit",

@@ -1,13 +1,17 @@
 """The history (an order's events, written by every service) and the order numbers."""
 
+import logging
+from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from dispatch.access import unit_id_of
 
 from ..models import Order, OrderEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _event(order: Order, *, actor, action: str, kind=OrderEvent.Kind.TRANSITION, from_state="",
@@ -39,3 +43,33 @@ def _next_number(at: datetime) -> str:
         )
         (value,) = cursor.fetchone()
     return f"{day:%Y%m%d}-{value:06d}"
+
+
+@contextmanager
+def day_number(at: datetime):
+    """The next number of ``at``'s day, for an order stored inside the ``with`` block.
+
+    Taken before the order's transaction: outside a transaction the number is one statement of
+    its own, so the day's counter row is locked only for that statement, not while the order
+    is written and committed, which made every intake wait for the one before it
+    (docs/benchmarks.md, "The day's order number"). If the block fails, the number is given
+    back when no later one was taken since, so a refused request (a duplicate external id)
+    does not use one up; under concurrent intakes it may stay unused, a gap in the day's
+    numbers. Inside a caller's transaction the counter is part of it and rolls back with it."""
+    number = _next_number(at)
+    try:
+        yield number
+    except BaseException:
+        _give_back(number)
+        raise
+
+
+def _give_back(number: str) -> None:
+    day, value = number.split("-")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE tickets_dailycounter SET value = value - 1 "
+                           "WHERE day = %s AND value = %s",
+                           [datetime.strptime(day, "%Y%m%d").date(), int(value)])
+    except DatabaseError:  # the failure was the database's: the number stays unused
+        logger.warning("order number %s could not be given back", number, exc_info=True)

@@ -2,6 +2,7 @@
 dispatching it (派单) to its units."""
 
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import datetime
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from dispatch.models import Unit, Urgency
 from hotline.errors import Conflict, Invalid
 
 from ..models import Channel, Order, OrderEvent, RequestType
-from .events import _event, _next_number
+from .events import _event, day_number
 from .transitions import _transition
 from .validation import (
     HANDLING_KINDS,
@@ -53,10 +54,13 @@ def order_create(
     longitude=None,
     dispatch: bool = True,
     created_at: datetime | None = None,
+    number: str | None = None,
 ) -> Order:
     """Record a request as an order (受理) and, unless told otherwise, dispatch it at once to
     the unit the catalogue names (or the one given). Orders nobody can be named for stay
-    ``received`` in the dispatcher's queue."""
+    ``received`` in the dispatcher's queue. ``number``: the order's number, when the caller
+    took it with ``day_number`` before a transaction of its own that stores more than the
+    order (the console's call); otherwise the next of ``created_at``'s day."""
     limits = settings.HOTLINE
     text = _clean_text(text, field="text", required=True, max_length=limits["MAX_TEXT_LENGTH"])
     subject = _clean_text(subject, field="subject", required=False, max_length=200)
@@ -117,8 +121,9 @@ def order_create(
     )
     dispatching = dispatch and route.lead_unit is not None
     try:
-        with transaction.atomic():
-            order.number = _next_number(now)
+        numbering = nullcontext(number) if number else day_number(now)
+        with numbering as taken, transaction.atomic():
+            order.number = taken
             if dispatching:
                 _apply_deadlines(order, now)
                 order.dispatch(at=now)
