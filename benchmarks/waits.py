@@ -26,11 +26,12 @@ QUERY = (
     "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'")
 
 
-def sample(seconds: float, every: float) -> tuple[int, int, Counter]:
-    """(samples taken, samples that found work, each (state, wait, statement) counted)."""
+def sample(seconds: float, every: float, *, dsn: str = env.BENCH_DSN) -> tuple[int, int, Counter]:
+    """(samples taken, samples that found work, each (state, wait, statement) counted), of the
+    database ``dsn`` names."""
     counts: Counter = Counter()
     taken = busy = 0
-    with psycopg.connect(env.BENCH_DSN, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             rows = conn.execute(QUERY).fetchall()
@@ -43,7 +44,8 @@ def sample(seconds: float, every: float) -> tuple[int, int, Counter]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.waits",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("seconds", type=float, help="how long to sample")
     parser.add_argument("--every", type=float, default=10.0, help="milliseconds between samples")
     parser.add_argument("--top", type=int, default=12, help="how many kinds to print")
