@@ -18,8 +18,9 @@ from ..factories import order_in_state, staff_of
 
 pytestmark = pytest.mark.django_db
 
-# Issue 7, scenario 2: ≤ 6. Begin, the day's number, the order, its event, the unit's
-# notification, commit (the answer is the order in memory).
+# Issue 7, scenario 2: ≤ 6. The day's number (its own statement, before the transaction:
+# tickets.services.events.day_number), begin, the order, its event, the unit's notification,
+# commit (the answer is the order in memory).
 CREATE_QUERIES = 6
 # One statement: the page's ids (a UNION ALL of limited parts), its rows and their assisting
 # units (an array of each row's).
