@@ -2,7 +2,7 @@
 
 import logging
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -31,8 +31,7 @@ def _event(order: Order, *, actor, action: str, kind=OrderEvent.Kind.TRANSITION,
     )
 
 
-def _next_number(at: datetime) -> str:
-    day = timezone.localdate(at)
+def _next_value(day: date) -> int:
     with connection.cursor() as cursor:
         # One statement: concurrent intakes each get their own value (the row lock orders them).
         cursor.execute(
@@ -42,7 +41,16 @@ def _next_number(at: datetime) -> str:
             [day],
         )
         (value,) = cursor.fetchone()
+    return value
+
+
+def _number(day: date, value: int) -> str:
     return f"{day:%Y%m%d}-{value:06d}"
+
+
+def _next_number(at: datetime) -> str:
+    day = timezone.localdate(at)
+    return _number(day, _next_value(day))
 
 
 @contextmanager
@@ -56,20 +64,20 @@ def day_number(at: datetime):
     back when no later one was taken since, so a refused request (a duplicate external id)
     does not use one up; under concurrent intakes it may stay unused, a gap in the day's
     numbers. Inside a caller's transaction the counter is part of it and rolls back with it."""
-    number = _next_number(at)
+    day = timezone.localdate(at)
+    value = _next_value(day)
     try:
-        yield number
+        yield _number(day, value)
     except BaseException:
-        _give_back(number)
+        _give_back(day, value)
         raise
 
 
-def _give_back(number: str) -> None:
-    day, value = number.split("-")
+def _give_back(day: date, value: int) -> None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("UPDATE tickets_dailycounter SET value = value - 1 "
-                           "WHERE day = %s AND value = %s",
-                           [datetime.strptime(day, "%Y%m%d").date(), int(value)])
+                           "WHERE day = %s AND value = %s", [day, value])
     except DatabaseError:  # the failure was the database's: the number stays unused
-        logger.warning("order number %s could not be given back", number, exc_info=True)
+        logger.warning("order number %s could not be given back", _number(day, value),
+                       exc_info=True)
