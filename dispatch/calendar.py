@@ -19,6 +19,10 @@ _OVERRIDES_TTL = 60.0
 _overrides: dict[date, bool] = {}
 _overrides_loaded_at = float("-inf")
 _warned_years: set[int] = set()
+#: The package's answers (or the weekend rule, for a year it does not know), kept: they are
+#: fixed for the life of the process, and each lookup of the package costs about 18 µs (it finds
+#: its years' range anew), ten of them a deadline. Overrides are looked up before.
+_official: dict[date, bool] = {}
 MAX_SPAN_DAYS = 3 * 366  # a deadline never lies further out than this
 
 
@@ -42,15 +46,20 @@ def is_workday(day: date) -> bool:
     override = _load_overrides().get(day)
     if override is not None:
         return override
+    known = _official.get(day)
+    if known is not None:
+        return known
     try:
-        return chinese_calendar.is_workday(day)
+        known = chinese_calendar.is_workday(day)
     except NotImplementedError:
         # The package knows the State Council's schedule only up to its release; beyond that,
         # weekends are off until an administrator enters the year's holidays as CalendarDay rows.
         if day.year not in _warned_years:
             _warned_years.add(day.year)
             logger.warning("no official holiday data for %s: counting weekends only", day.year)
-        return day.weekday() < 5
+        known = day.weekday() < 5
+    _official[day] = known
+    return known
 
 
 def _next_midnight(moment: datetime) -> datetime:

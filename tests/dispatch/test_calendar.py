@@ -99,6 +99,7 @@ def test_an_override_turns_a_sunday_into_a_working_day_and_deleting_it_restores_
 
 def test_a_year_the_package_does_not_know_falls_back_to_weekends(caplog):
     calendar._warned_years.discard(2027)
+    calendar._official.clear()
     with caplog.at_level(logging.WARNING, logger="dispatch.calendar"):
         assert calendar.is_workday(date(2027, 1, 1)) is True  # Friday; 元旦 not yet published
         assert calendar.is_workday(date(2027, 1, 2)) is False  # Saturday
@@ -108,6 +109,23 @@ def test_a_year_the_package_does_not_know_falls_back_to_weekends(caplog):
         "no official holiday data for 2027: counting weekends only"
     ]
     assert calendar.add(at("2027-01-01 10:00"), DAY, working=True) == at("2027-01-04 10:00")
+
+
+def test_the_package_is_asked_once_a_day_and_an_override_still_wins(monkeypatch):
+    calendar._official.clear()
+    asked = []
+    package = calendar.chinese_calendar.is_workday
+    monkeypatch.setattr(calendar.chinese_calendar, "is_workday",
+                        lambda day: asked.append(day) or package(day))
+    saturday = date(2026, 9, 19)
+    assert calendar.is_workday(saturday) is False
+    # (Sunday the 20th is a 调休 working day)
+    assert calendar.add(at("2026-09-18 12:00"), DAY, working=True) == at("2026-09-20 12:00")
+    assert calendar.is_workday(saturday) is False
+    assert asked.count(saturday) == 1
+    CalendarDay.objects.create(date=saturday, is_workday=True)
+    assert calendar.is_workday(saturday) is True
+    assert calendar.add(at("2026-09-18 12:00"), DAY, working=True) == at("2026-09-19 12:00")
 
 
 def test_overrides_fill_in_the_holidays_of_an_unknown_year():
