@@ -41,46 +41,47 @@ from rest_framework.response import Response  # noqa: E402
 from dispatch import handling, notifications  # noqa: E402
 from dispatch.access import is_centre_user, unit_id_of  # noqa: E402
 from dispatch.models import CoHandlingTask, ExtensionRequest, Notification  # noqa: E402
+from hotline.api import InputSerializer  # noqa: E402
 
 
-class CallIn(serializers.Serializer):
+class CallIn(InputSerializer):
     unit = serializers.IntegerField()
     message = serializers.CharField(allow_blank=True, max_length=2000)
     due_at = serializers.DateTimeField()
 
 
-class CallInIn(serializers.Serializer):
+class CallInIn(InputSerializer):
     calls = CallIn(many=True)
 
 
-class ExtensionIn(serializers.Serializer):
+class ExtensionIn(InputSerializer):
     reason = serializers.CharField(allow_blank=True, max_length=1000)
     new_due_at = serializers.DateTimeField()
 
 
-class SuperviseIn(serializers.Serializer):
+class SuperviseIn(InputSerializer):
     supervised = serializers.BooleanField(default=True)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
-class MessageIn(serializers.Serializer):
+class MessageIn(InputSerializer):
     message = serializers.CharField(allow_blank=True, max_length=300)
 
 
-class AssignIn(serializers.Serializer):
+class AssignIn(InputSerializer):
     assignee = serializers.CharField(allow_blank=True, max_length=100)
 
 
-class TextIn(serializers.Serializer):
+class TextIn(InputSerializer):
     text = serializers.CharField(allow_blank=True, max_length=2000)
 
 
-class DecideIn(serializers.Serializer):
+class DecideIn(InputSerializer):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
-class ReplyIn(serializers.Serializer):
+class ReplyIn(InputSerializer):
     reply = serializers.CharField(allow_blank=True, max_length=5000)
 
 
@@ -213,7 +214,7 @@ class ExtensionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(ExtensionSerializer(ext).data)
 
 
-class ReadIn(serializers.Serializer):
+class ReadIn(InputSerializer):
     ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=500)
 
 

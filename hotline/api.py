@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -19,6 +19,24 @@ class JSONParser(parsers.JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply")
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body's serializer. Its fields are made afresh for each request from the
+    arguments they were declared with, as DRF makes them, but without first deep-copying those
+    arguments (choices, defaults, limits: nothing changes them in place): DRF's copy of the
+    intake's twenty fields took 0.23 ms of the create's 4.7 ms of CPU, this 0.11 ms
+    (docs/benchmarks.md, "Intake's CPU")."""
+
+    def get_fields(self):
+        return {name: _made_afresh(field) for name, field in self._declared_fields.items()}
+
+
+def _made_afresh(field: serializers.Field) -> serializers.Field:
+    kwargs = dict(field._kwargs)
+    if "child" in kwargs:  # a list's item field is bound to its list: each list its own
+        kwargs["child"] = _made_afresh(kwargs["child"])
+    return type(field)(*field._args, **kwargs)
 
 
 def _first_message(detail) -> str:

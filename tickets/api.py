@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from dispatch.access import TokenAuthentication, has_role
 from dispatch.models import Role, Urgency
+from hotline.api import InputSerializer
 from hotline.errors import Conflict, Forbidden, Invalid
 from hotline.pagination import DefaultCursorPagination
 
@@ -201,7 +202,7 @@ LIST_FIELDS = (*OrderSerializer.ROW_FIELDS, "merged_into_number")
 
 # -- writing ----------------------------------------------------------------------------------
 
-class OrderCreateSerializer(serializers.Serializer):
+class OrderCreateSerializer(InputSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     text = serializers.CharField(allow_blank=True, trim_whitespace=False)
     subject = serializers.CharField(required=False, allow_blank=True, default="")
@@ -224,11 +225,11 @@ class OrderCreateSerializer(serializers.Serializer):
     dispatch = serializers.BooleanField(required=False, default=True)
 
 
-class CommentIn(serializers.Serializer):
+class CommentIn(InputSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class ReasonIn(serializers.Serializer):
+class ReasonIn(InputSerializer):
     reason = serializers.CharField(allow_blank=True, max_length=1000)
 
 
@@ -242,18 +243,18 @@ class RedispatchIn(DispatchIn):
     lead_unit = serializers.IntegerField()
 
 
-class AnswerIn(serializers.Serializer):
+class AnswerIn(InputSerializer):
     answer = serializers.CharField(allow_blank=True, max_length=5000)
     article = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class ContactIn(serializers.Serializer):
+class ContactIn(InputSerializer):
     summary = serializers.CharField(allow_blank=True, max_length=2000)
     way = serializers.ChoiceField(choices=services.CONTACT_WAYS, default="phone")
     contacted_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class CompleteIn(serializers.Serializer):
+class CompleteIn(InputSerializer):
     result = serializers.CharField(allow_blank=True, max_length=5000)
     solved = serializers.BooleanField()
 
@@ -270,7 +271,7 @@ class CategoryIn(CommentIn):
     category = serializers.IntegerField()
 
 
-class NoteIn(serializers.Serializer):
+class NoteIn(InputSerializer):
     text = serializers.CharField(allow_blank=True, max_length=2000)
 
 
@@ -405,7 +406,7 @@ for _path, (_in, _call_fn) in ACTIONS.items():
 
 # -- classification -----------------------------------------------------------------------------
 
-class ClassifyIn(serializers.Serializer):
+class ClassifyIn(InputSerializer):
     text = serializers.CharField(allow_blank=True, trim_whitespace=True, max_length=20000)
 
 
