@@ -25,24 +25,37 @@ def _children(pid: int) -> list[int]:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command's name (the first is the state, field 3)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_of(pid: int, *, ended_children: bool = False) -> float:
+    """CPU seconds (user + system) a process has used so far, or with ``ended_children`` those
+    of its children that have ended and been waited for; 0 if it is gone."""
+    first = 13 if ended_children else 11  # cutime, cstime; or utime, stime
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS
+        fields = _stat(pid)
+        return (int(fields[first]) + int(fields[first + 1])) / _TICKS
     except (OSError, IndexError, ValueError):
         return 0.0
 
 
-def database_backends() -> list[int]:
+def database_backends() -> tuple[list[int], int | None]:
     """The PostgreSQL server processes serving the benchmark database (the servers' persistent
-    connections), not this process's own."""
+    connections), not this process's own; and their parent, the postmaster (None if this
+    machine does not show it)."""
     import psycopg
 
     with psycopg.connect(env.BENCH_DSN, autocommit=True) as conn:
-        return [r[0] for r in conn.execute(
+        pids = [r[0] for r in conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
             "AND backend_type = 'client backend'", [env.DB_NAME]).fetchall()]
+        try:
+            postmaster = int(_stat(conn.info.backend_pid)[1])
+        except (OSError, IndexError, ValueError):
+            postmaster = None
+    return pids, postmaster
 
 
 def memory_of(pid: int) -> dict:
@@ -115,15 +128,28 @@ class Servers:
         (a snapshot: the difference of two is what a load run cost the servers)."""
         web = {pid: cpu_of(pid) for pid in _children(self.web.pid)}
         celery = {pid: cpu_of(pid) for pid in [self.worker.pid, *_children(self.worker.pid)]}
-        db = {pid: cpu_of(pid) for pid in database_backends()}
+        backends, postmaster = database_backends()
+        db = {pid: cpu_of(pid) for pid in backends}
+        if postmaster is not None:
+            # A backend takes its time with it when it ends (the web workers' connections are
+            # replaced after DB_CONN_MAX_AGE, 60 s, so within most runs); the postmaster, which
+            # waits for it, adds that time to its ended children's.
+            db["ended"] = cpu_of(postmaster, ended_children=True)
         return {"web": web, "celery": celery, "db": db}
 
     @staticmethod
     def cpu_used(before: dict, after: dict) -> dict:
-        """Seconds used between two snapshots, per group (processes new since count from 0)."""
-        return {group: round(sum(t - before[group].get(pid, 0.0)
-                                 for pid, t in after[group].items()), 2)
-                for group in after}
+        """Seconds used between two snapshots, per group. A group that counts its ended
+        processes (``"ended"``) used the difference of its sums: a process that ended between
+        the two moved its time there. In another, processes new since count from 0 and a
+        process gone since is not counted."""
+        used = {}
+        for group, now in after.items():
+            if "ended" in now and "ended" in before[group]:
+                used[group] = sum(now.values()) - sum(before[group].values())
+            else:
+                used[group] = sum(t - before[group].get(pid, 0.0) for pid, t in now.items())
+        return {group: round(seconds, 2) for group, seconds in used.items()}
 
     def memory(self) -> dict:
         web = [memory_of(pid) for pid in _children(self.web.pid)]
