@@ -1,0 +1,85 @@
+"""How much CPU one intake costs this process: ``python -m benchmarks.create_timing [--times N]``.
+An agent of the bench database creates orders through POST /api/orders/ with Django's test
+client, with the bodies scenario 2 sends (its texts, addresses and categories), 50 times to warm
+up and then three rounds of ``--times``; each round prints the milliseconds of this process's
+CPU a create (the request's Python, the driver and the socket calls: not PostgreSQL's or
+Redis's) and of the wall clock. Then the parts that ran on their own (``--parts``): the intake
+body's validation and the deadlines of one order. Run it from a worktree of each commit, on the
+same database, to compare them (docs/benchmarks.md, "Intake's CPU"). Each run adds its orders to
+the bench database, as scenario 2 does."""
+
+import argparse
+import sys
+import time
+
+
+def _per_call_us(call, times: int) -> float:
+    for _ in range(min(times, 200)):
+        call()
+    started = time.process_time()
+    for _ in range(times):
+        call()
+    return (time.process_time() - started) / times * 1e6
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--times", type=int, default=600, help="creates a round (default 600)")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time the body's validation and the deadlines alone")
+    args = parser.parse_args(argv)
+    if args.times < 1:
+        parser.error("--times must be at least 1")
+    from . import request_timing
+
+    request_timing.start()
+    from django.test import Client
+    from django.utils import timezone
+
+    from . import intake, people
+
+    plan = intake._plan(people.make_people(agents=1))
+    client = Client(HTTP_AUTHORIZATION=f"Token {plan['tokens'][0]}")
+    bodies = [{"channel": "phone", "subject": subject, "text": text,
+               "caller_phone": "13900000002", "address": plan["addresses"][i % 200],
+               "category": plan["categories"][i % len(plan["categories"])],
+               "request_type": "complaint"} for i, (subject, text) in enumerate(plan["texts"])]
+    made = iter(range(10**9))
+
+    def create() -> None:
+        response = client.post("/api/orders/", bodies[next(made) % len(bodies)],
+                               content_type="application/json")
+        if response.status_code != 201:
+            raise SystemExit(f"the create answered {response.status_code}: "
+                             f"{response.content[:300]!r}")
+
+    for _ in range(50):
+        create()
+    for _ in range(3):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(args.times):
+            create()
+        print(f"a create: {(time.process_time() - cpu_started) / args.times * 1000:.3f} ms of "
+              f"this process's CPU, {(time.perf_counter() - started) / args.times * 1000:.3f} ms"
+              f" of wall clock (mean of {args.times})")
+    if args.parts:
+        from dispatch import deadlines
+        from tickets.api import OrderCreateSerializer
+
+        def validate() -> None:
+            OrderCreateSerializer(data=bodies[0]).is_valid(raise_exception=True)
+
+        now = timezone.now()
+        parts = {
+            "the intake body's validation": validate,
+            "its fields alone": lambda: OrderCreateSerializer(data=bodies[0]).fields,
+            "an ordinary order's deadlines": lambda: deadlines.compute(urgency="ordinary",
+                                                                       start=now),
+        }
+        for name, call in parts.items():
+            print(f"{name}: {_per_call_us(call, 5000):.1f} µs of CPU (mean of 5,000)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
