@@ -129,15 +129,12 @@ def _render_workspace(request, *, tab: str, task_forms: dict | None = None, erro
     for task in context.get("tasks", ()):
         task.late = task.due_at < now and task.state in (CoHandlingTask.State.REQUESTED,
                                                          CoHandlingTask.State.ACCEPTED)
-    notes = display.describe_notifications(_unread_notes(user.pk, unit.pk))
-    context["notifications"] = notes
-    # A list shorter than its limit is every unread one; a full list may have more, counted.
-    context["unread"] = len(notes) if len(notes) < NOTIFICATION_LIMIT \
-        else _unread_count(user.pk, unit.pk)
+    notes, context["unread"] = _unread_notes(user.pk, unit.pk)
+    context["notifications"] = display.describe_notifications(notes)
     return render(request, "dispatch/workspace.html", context, status=status)
 
 
-#: The landing page's statements (the counters, a tab's rows, the unread notifications and
+#: The landing page's statements (the counters, a tab's rows, the unread notifications with
 #: their count), compiled once per connection and shape (hotline/compiled.py): building and
 #: compiling them took more of the page's time than running them (docs/benchmarks.md, ninth
 #: round). Each is built from ids and moments passed in; the constants are the states and the
@@ -202,22 +199,25 @@ def _tab_rows(tab: str, unit_id: int, now: datetime) -> list[selectors.OrderRow]
         ("rows", tab, len(pending)), (unit_id, now, now + DUE_SOON, *pending), build)]
 
 
-def _unread_notes(user_id: int, unit_id: int) -> list[SimpleNamespace]:
-    """The newest unread notifications. An order may have left the unit since
-    (re-dispatched): then it is named, not linked. Of the order only its number is read."""
-    return [SimpleNamespace(**row) for row in _STATEMENTS.dicts(
+def _unread_notes(user_id: int, unit_id: int) -> tuple[list[SimpleNamespace], int]:
+    """The newest unread notifications, and how many are unread in all (a full list may have
+    more). An order may have left the unit since (re-dispatched): then it is named, not
+    linked. Of the order only its number is read. One statement: the count is its subquery,
+    run once, so the page asks as many statements of a unit with hundreds unread as of one with
+    none."""
+    rows = _STATEMENTS.dicts(
         "notifications", (user_id, unit_id), lambda user_id, unit_id: (
             notifications.unread(user_id, unit_id)
             .annotate(order_number=F("order__number"), order_visible=Exists(
-                selectors.unit_scope(unit_id).filter(pk=OuterRef("order_id"))))
+                selectors.unit_scope(unit_id).filter(pk=OuterRef("order_id"))),
+                unread=Subquery(_how_many(notifications.unread(user_id, unit_id))))
             .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT]
             .values("pk", "kind", "message", "created_at", "order_id", "order_number",
-                    "order_visible")))]
-
-
-def _unread_count(user_id: int, unit_id: int) -> int:
-    return _STATEMENTS.dicts("unread", (user_id, unit_id), lambda user_id, unit_id: _how_many(
-        notifications.unread(user_id, unit_id)))[0]["n"]
+                    "order_visible", "unread")))
+    unread = rows[0].pop("unread") if rows else 0
+    for row in rows[1:]:
+        del row["unread"]
+    return [SimpleNamespace(**row) for row in rows], unread
 
 
 @login_required

@@ -64,11 +64,12 @@ def work(people, units):
 
 def _reads(user, unit, now) -> dict:
     """What the landing page reads, as plain data."""
+    notes, unread = workspace._unread_notes(user.pk, unit.pk)
     return {
         "counts": workspace._counts(unit.pk, now),
         **{tab: [vars(row) for row in workspace._tab_rows(tab, unit.pk, now)] for tab in TABS},
-        "notes": [vars(note) for note in workspace._unread_notes(user.pk, unit.pk)],
-        "unread": workspace._unread_count(user.pk, unit.pk),
+        "notes": [vars(note) for note in notes],
+        "unread": unread,
     }
 
 
