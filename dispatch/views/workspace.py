@@ -214,10 +214,8 @@ def _unread_notes(user_id: int, unit_id: int) -> tuple[list[SimpleNamespace], in
             .order_by("-created_at", "-id")[:NOTIFICATION_LIMIT]
             .values("pk", "kind", "message", "created_at", "order_id", "order_number",
                     "order_visible", "unread")))
-    unread = rows[0].pop("unread") if rows else 0
-    for row in rows[1:]:
-        del row["unread"]
-    return [SimpleNamespace(**row) for row in rows], unread
+    notes = [SimpleNamespace(**{k: v for k, v in row.items() if k != "unread"}) for row in rows]
+    return notes, rows[0]["unread"] if rows else 0
 
 
 @login_required
