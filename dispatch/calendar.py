@@ -20,7 +20,7 @@ _overrides: dict[date, bool] = {}
 _overrides_loaded_at = float("-inf")
 _warned_years: set[int] = set()
 #: The package's answers (or the weekend rule, for a year it does not know), kept: they are
-#: fixed for the life of the process, and each lookup of the package costs about 18 µs (it finds
+#: fixed for the life of the process, and each lookup of the package costs about 19 µs (it finds
 #: its years' range anew), ten of them a deadline. Overrides are looked up before.
 _official: dict[date, bool] = {}
 MAX_SPAN_DAYS = 3 * 366  # a deadline never lies further out than this
