@@ -35,39 +35,48 @@ def _plan(people) -> dict:
             "addresses": addresses, "categories": categories}
 
 
+def body(plan, i: int, *, phone: str) -> dict:
+    """The ``i``-th request of ``plan`` that the in-process measurements send (the load's own
+    also names the caller and mixes urgencies: benchmarks/locustfile.py)."""
+    subject, text = plan["texts"][i % len(plan["texts"])]
+    return {"channel": "phone", "subject": subject, "text": text, "caller_phone": phone,
+            "address": plan["addresses"][i % len(plan["addresses"])],
+            "category": plan["categories"][i % len(plan["categories"])],
+            "request_type": "complaint"}
+
+
+def creator(token: str, plan, *, phone: str):
+    """A function that creates the next order of ``plan`` through the API in this process, as
+    the agent whose token it is; an error if the answer is not 201."""
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    made = iter(range(10**9))
+
+    def create() -> None:
+        response = client.post("/api/orders/", body(plan, next(made), phone=phone),
+                               content_type="application/json")
+        if response.status_code != 201:
+            raise RuntimeError(f"the create answered {response.status_code}: "
+                               f"{response.content[:300]!r}")
+    return create
+
+
 def query_count(people, plan) -> dict:
     """The queries of one create through the whole stack (token authentication included), in
     this process against the same database; the second and later creates are counted (the
     first loads the per-process reference data)."""
-    client = Client(HTTP_AUTHORIZATION=f"Token {people['agents'][0].token}")
+    create = creator(people["agents"][0].token, plan, phone="13900000000")
     counts, sql = [], []
-    for i in range(4):
-        subject, text = plan["texts"][i]
-        body = {"channel": "phone", "subject": subject, "text": text, "caller_phone":
-                "13900000000", "address": plan["addresses"][i],
-                "category": plan["categories"][i], "request_type": "complaint"}
+    for _ in range(4):
         with CaptureQueriesContext(connection) as queries:
-            response = client.post("/api/orders/", body, content_type="application/json")
-        assert response.status_code == 201, response.content[:300]
+            create()
         counts.append(len(queries.captured_queries))
         sql = [q["sql"][:140] for q in queries.captured_queries]
     return {"per_create": counts[-1], "runs": counts, "queries": sql}
 
 
 def profile_create(people, plan) -> dict:
-    client = Client(HTTP_AUTHORIZATION=f"Token {people['agents'][1].token}")
-    counter = iter(range(10**6))
-
-    def create():
-        i = next(counter)
-        subject, text = plan["texts"][i % len(plan["texts"])]
-        response = client.post("/api/orders/", {
-            "channel": "phone", "subject": subject, "text": text, "caller_phone": "13900000001",
-            "address": plan["addresses"][i % len(plan["addresses"])],
-            "category": plan["categories"][i % len(plan["categories"])],
-            "request_type": "complaint"}, content_type="application/json")
-        assert response.status_code == 201
-    return profiling.profile(create, times=20)
+    return profiling.profile(creator(people["agents"][1].token, plan, phone="13900000001"),
+                             times=20)
 
 
 def run(profile, people, *, log=print) -> dict:

@@ -41,6 +41,16 @@ def cpu_of(pid: int, *, ended_children: bool = False) -> float:
         return 0.0
 
 
+def _group_cpu(pids: list[int], parent: int | None) -> dict:
+    """Each live process's CPU seconds, and under ``"ended"`` those of ``parent``'s children
+    that have ended: a process takes its time with it when it ends, and its parent, which
+    waits for it, adds that time to its ended children's."""
+    seconds: dict = {pid: cpu_of(pid) for pid in pids}
+    if parent is not None:
+        seconds["ended"] = cpu_of(parent, ended_children=True)
+    return seconds
+
+
 def database_backends() -> tuple[list[int], int | None]:
     """The PostgreSQL server processes serving the benchmark database (the servers' persistent
     connections), not this process's own; and their parent, the postmaster (None if this
@@ -125,17 +135,14 @@ class Servers:
 
     def cpu(self) -> dict:
         """CPU seconds so far of the web workers, the Celery worker and the database backends
-        (a snapshot: the difference of two is what a load run cost the servers)."""
-        web = {pid: cpu_of(pid) for pid in _children(self.web.pid)}
-        celery = {pid: cpu_of(pid) for pid in [self.worker.pid, *_children(self.worker.pid)]}
+        (a snapshot: the difference of two is what a load run cost the servers). Each group
+        counts its ended processes too: the database's backends end within most runs (the web
+        workers' connections are replaced after DB_CONN_MAX_AGE, 60 s)."""
         backends, postmaster = database_backends()
-        db = {pid: cpu_of(pid) for pid in backends}
-        if postmaster is not None:
-            # A backend takes its time with it when it ends (the web workers' connections are
-            # replaced after DB_CONN_MAX_AGE, 60 s, so within most runs); the postmaster, which
-            # waits for it, adds that time to its ended children's.
-            db["ended"] = cpu_of(postmaster, ended_children=True)
-        return {"web": web, "celery": celery, "db": db}
+        return {"web": _group_cpu(_children(self.web.pid), self.web.pid),
+                "celery": _group_cpu([self.worker.pid, *_children(self.worker.pid)],
+                                     self.worker.pid),
+                "db": _group_cpu(backends, postmaster)}
 
     @staticmethod
     def cpu_used(before: dict, after: dict) -> dict:
