@@ -52,10 +52,28 @@ clean:
 # Benchmarks of issue 7 (docs/benchmarks.md): PostgreSQL + Redis (DB 10), the production
 # settings, gunicorn, locust; database hotline_bench, made afresh. Not part of `make test`.
 # BENCH_ARGS passes options on, e.g. BENCH_ARGS="--orders 2000000" (python -m benchmarks.run -h).
-bench: install
-	$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+# The bench has a virtualenv of its own, made with an optimised CPython where the machine has
+# one: Debian's /usr/bin/python3.11 is built with profile-guided and link-time optimisation, as
+# the Docker image's python:3.11-slim is; pyenv's default build (python3.11 on PATH here) has
+# neither, and the servers' Python ran slower on it (docs/benchmarks.md, "The interpreter").
+# BENCH_PYTHON=/path/to/python3.11 chooses another.
+ifndef BENCH_PYTHON
+BENCH_PYTHON := $(shell /usr/bin/python3.11 -c "import ensurepip, venv" 2>/dev/null \
+                  && echo /usr/bin/python3.11 || echo $(PYTHON))
+endif
+BENCH_VENV ?= .venv-bench
+BENCH_BIN := $(BENCH_VENV)/bin
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
-bench-quick: install
-	$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m benchmarks.run --quick $(BENCH_ARGS)
+$(BENCH_STAMP): pyproject.toml
+	@command -v $(BENCH_PYTHON) >/dev/null 2>&1 || { echo "$(BENCH_PYTHON) not found"; exit 1; }
+	test -x $(BENCH_BIN)/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_BIN)/pip install --quiet --upgrade pip
+	$(BENCH_BIN)/pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(BENCH_BIN)/python -m benchmarks.run --quick $(BENCH_ARGS)

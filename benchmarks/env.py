@@ -17,7 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-BIN = ROOT / ".venv" / "bin"
+# The virtualenv whose interpreter runs the bench: its gunicorn, Celery and locust serve and load.
+BIN = Path(sys.executable).parent
 
 DB_HOST = os.environ.get("BENCH_DB_HOST", "127.0.0.1")
 DB_PORT = int(os.environ.get("BENCH_DB_PORT", "5432"))

@@ -207,6 +207,13 @@ def _make_target(command: str) -> str:
     return {"": " (`make bench`)", "--quick": " (`make bench-quick`)"}.get(args, "")
 
 
+def _interpreter(machine: dict) -> str:
+    """The build that ran the servers and the load, as the machine line names it (a run before
+    the report recorded it names none)."""
+    path = machine.get("interpreter")
+    return f" (`{path}`)" if path else ""
+
+
 #: The server's settings the machine line names (the rest are its defaults or in the JSON).
 SHOWN_SETTINGS = ("shared_buffers", "work_mem", "autovacuum", "wal_level")
 
@@ -226,7 +233,8 @@ def markdown(report: dict) -> str:
         "the raw numbers are in `docs/benchmarks.json`.",
         "",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, kernel "
-        f"{m['kernel']}, Python {m['python']}; PostgreSQL {pg.get('version', '?')} "
+        f"{m['kernel']}, Python {m['python']}{_interpreter(m)}; "
+        f"PostgreSQL {pg.get('version', '?')} "
         f"({server}, otherwise the server's defaults), "
         "Redis; web, worker, database and load generator all on this one machine.",
         f"- Load average (other work on the machine): {report['load_average_at_start']} at the "

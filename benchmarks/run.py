@@ -56,6 +56,9 @@ def machine() -> dict:
         "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem / 2**20, 1),
         "disk_free_gib": round(disk.free / 2**30, 1), "kernel": platform.release(),
         "python": platform.python_version(), "commit": commit + ("+changes" if dirty else ""),
+        # Which build runs the servers and the load (the Makefile's BENCH_PYTHON): their speed
+        # differs by the build's optimisation (docs/benchmarks.md, "The interpreter").
+        "interpreter": os.path.realpath(sys.executable),
     }
 
 

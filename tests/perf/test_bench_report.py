@@ -1,6 +1,9 @@
 """The benchmark report's seeding note says what the run's order table had, not what an older
 one had: the duplicate indexes removed in tickets/0010 are named only if the run still had them."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from benchmarks import report
@@ -96,3 +99,17 @@ def test_an_older_run_keeps_its_own_description():
     text = "\n".join(seeding(_report()))
     assert "rows made by two worker processes" in text
     assert "two lanes" not in text and "the longest" not in text
+
+
+@pytest.mark.parametrize("interpreter", ["/usr/bin/python3.11", None])
+def test_the_machine_line_names_the_interpreter_the_run_recorded(interpreter):
+    """The Makefile's BENCH_PYTHON decides which build serves and loads (docs/benchmarks.md,
+    "The interpreter"); a run of an older harness recorded none and names none."""
+    run = json.loads((Path(report.__file__).parents[1] / "docs" / "benchmarks.json").read_text())
+    run["machine"].pop("interpreter", None)
+    if interpreter:
+        run["machine"]["interpreter"] = interpreter
+    line = next(line for line in report.markdown(run).splitlines()
+                if line.startswith("- Machine:"))
+    assert f"Python {run['machine']['python']}" in line
+    assert ("(`/usr/bin/python3.11`)" in line) is bool(interpreter)
