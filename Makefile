@@ -11,12 +11,15 @@ TEST_CACHE_URL ?= redis://127.0.0.1:6379/7
 
 .PHONY: run test install migrate demo bench bench-quick graph lint clean
 
-$(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+# A virtualenv (.venv, and the bench's below): made with $(MAKE_WITH), given the extras $(EXTRAS).
+$(STAMP): MAKE_WITH = $(PYTHON)
+$(STAMP): EXTRAS = test
+%/.installed: pyproject.toml
+	@command -v $(MAKE_WITH) >/dev/null 2>&1 || { echo "$(MAKE_WITH) not found: install Python 3.11"; exit 1; }
+	test -x $*/bin/python || $(MAKE_WITH) -m venv $*
+	$*/bin/pip install --quiet --upgrade pip
+	$*/bin/pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
 
 install: $(STAMP)
 
@@ -57,20 +60,13 @@ clean:
 # the Docker image's python:3.11-slim is; pyenv's default build (python3.11 on PATH here) has
 # neither, and the servers' Python ran slower on it (docs/benchmarks.md, "The interpreter").
 # BENCH_PYTHON=/path/to/python3.11 chooses another.
-ifndef BENCH_PYTHON
-BENCH_PYTHON := $(shell /usr/bin/python3.11 -c "import ensurepip, venv" 2>/dev/null \
+BENCH_PYTHON ?= $(shell /usr/bin/python3.11 -c "import ensurepip, venv" 2>/dev/null \
                   && echo /usr/bin/python3.11 || echo $(PYTHON))
-endif
 BENCH_VENV ?= .venv-bench
 BENCH_BIN := $(BENCH_VENV)/bin
 BENCH_STAMP := $(BENCH_VENV)/.installed
-
-$(BENCH_STAMP): pyproject.toml
-	@command -v $(BENCH_PYTHON) >/dev/null 2>&1 || { echo "$(BENCH_PYTHON) not found"; exit 1; }
-	test -x $(BENCH_BIN)/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_BIN)/pip install --quiet --upgrade pip
-	$(BENCH_BIN)/pip install --quiet -e '.[bench]'
-	touch $(BENCH_STAMP)
+$(BENCH_STAMP): MAKE_WITH = $(BENCH_PYTHON)
+$(BENCH_STAMP): EXTRAS = bench
 
 bench: $(BENCH_STAMP)
 	$(BENCH_BIN)/python -m benchmarks.run $(BENCH_ARGS)
