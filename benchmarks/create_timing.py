@@ -10,16 +10,8 @@ the bench database, as scenario 2 does."""
 
 import argparse
 import sys
-import time
 
-
-def _per_call_us(call, times: int) -> float:
-    for _ in range(min(times, 200)):
-        call()
-    started = time.process_time()
-    for _ in range(times):
-        call()
-    return (time.process_time() - started) / times * 1e6
+from .stats import per_call_ms
 
 
 def main(argv=None) -> int:
@@ -45,12 +37,9 @@ def main(argv=None) -> int:
     except RuntimeError as exc:
         parser.exit(1, f"{exc}\n")
     for _ in range(3):
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for _ in range(args.times):
-            create()
-        print(f"a create: {(time.process_time() - cpu_started) / args.times * 1000:.3f} ms of "
-              f"this process's CPU, {(time.perf_counter() - started) / args.times * 1000:.3f} ms"
-              f" of wall clock (mean of {args.times})")
+        wall, cpu = per_call_ms(create, args.times)
+        print(f"a create: {cpu:.3f} ms of this process's CPU, {wall:.3f} ms of wall clock "
+              f"(mean of {args.times})")
     if args.parts:
         from dispatch import deadlines
         from tickets.api import OrderCreateSerializer
@@ -66,7 +55,8 @@ def main(argv=None) -> int:
                                                                        start=now),
         }
         for name, call in parts.items():
-            print(f"{name}: {_per_call_us(call, 5000):.1f} µs of CPU (mean of 5,000)")
+            per_call_ms(call, 200)  # warm-up
+            print(f"{name}: {per_call_ms(call, 5000)[1] * 1000:.1f} µs of CPU (mean of 5,000)")
     return 0
 
 

@@ -9,9 +9,9 @@ Run it from another checkout (a git worktree) to compare two commits on the same
 
 import argparse
 import sys
-import time
 
 from . import env
+from .stats import per_call_ms
 
 
 def add_request_arguments(parser: argparse.ArgumentParser, *, times_help: str,
@@ -84,12 +84,9 @@ def main(argv=None) -> int:
     if status != 200:
         print(f"{args.path} answered {status}", file=sys.stderr)
         return 1
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for _ in range(args.times):
-        get()
-    cpu = (time.process_time() - cpu_started) / args.times * 1000
-    print(f"{args.path} as {args.user}: {(time.perf_counter() - started) / args.times * 1000:.1f}"
-          f" ms a request (mean of {args.times}), {cpu:.2f} ms of them this process's CPU")
+    wall, cpu = per_call_ms(get, args.times)
+    print(f"{args.path} as {args.user}: {wall:.1f} ms a request (mean of {args.times}), "
+          f"{cpu:.2f} ms of them this process's CPU")
     if args.explain:
         _explain(get, args.explain)
     return 0

@@ -8,9 +8,9 @@ its own (run it from a worktree of each commit, on the same database)."""
 
 import argparse
 import sys
-import time
 
 from . import request_timing
+from .stats import per_call_ms
 
 
 def main(argv=None) -> int:
@@ -52,12 +52,7 @@ def main(argv=None) -> int:
 
     for _ in range(50):
         write()
-    rounds = []
-    for _ in range(3):
-        started = time.process_time()
-        for _ in range(args.times):
-            write()
-        rounds.append((time.process_time() - started) / args.times * 1000)
+    rounds = [per_call_ms(write, args.times)[1] for _ in range(3)]
     print(f"{len(rows)} rows of unit {unit} ({args.state}) as {args.user}: {min(rounds):.3f} ms "
           f"of CPU a page (best of rounds {', '.join(f'{r:.3f}' for r in rounds)}; "
           f"{args.times} pages each)")

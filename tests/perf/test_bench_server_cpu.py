@@ -20,21 +20,16 @@ def _dsn() -> str:
     return f"host={s['HOST']} port={s['PORT'] or 5432} user={s['USER']} dbname={s['NAME']}"
 
 
-def _parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
 def test_the_time_of_a_backend_that_ended_is_counted(monkeypatch):
     monkeypatch.setattr(env, "BENCH_DSN", _dsn())
     monkeypatch.setattr(env, "DB_NAME", connection.settings_dict["NAME"])
     other = psycopg.connect(_dsn(), autocommit=True)
     pid = other.info.backend_pid
     backends, postmaster = server.database_backends()
-    assert pid in backends and postmaster == _parent(pid)
+    assert pid in backends and postmaster == int(server._stat(pid)[1])  # its parent
 
     other.execute("SELECT count(*) FROM generate_series(1, 3000000)").fetchone()
-    before = {"db": {p: server.cpu_of(p) for p in backends}}
-    before["db"]["ended"] = server.cpu_of(postmaster, ended_children=True)
+    before = {"db": server._group_cpu(backends, postmaster)}
     assert before["db"][pid] > 0.05
     other.execute("SELECT count(*) FROM generate_series(1, 3000000)").fetchone()
     other.close()
@@ -42,8 +37,7 @@ def test_the_time_of_a_backend_that_ended_is_counted(monkeypatch):
         if not Path(f"/proc/{pid}").exists():
             break
         time.sleep(0.05)
-    after = {"db": {p: server.cpu_of(p) for p in server.database_backends()[0]}}
-    after["db"]["ended"] = server.cpu_of(postmaster, ended_children=True)
+    after = {"db": server._group_cpu(server.database_backends()[0], postmaster)}
     assert pid not in after["db"]
     used = server.Servers.cpu_used(before, after)["db"]
     # The second count's time, counted once though its backend is gone (ticks are 10 ms)
